@@ -17,7 +17,6 @@ from .context import Graph, Operation, executing_eagerly, get_default_graph
 from .dtypes import (DType, as_dtype, bool, double, float16,
                      float32, float64, half, int8, int16, int32, int64, string, uint8,
                      uint16, uint32, uint64)
-from .graph import ConcreteFunction, Function, cond, function, graph_to_text
 from .ops import convert_to_tensor, constant
 from .ops.array import *  # noqa: F401,F403
 from .ops.math import *  # noqa: F401,F403
@@ -39,15 +38,24 @@ _LAZY = {"keras": ".keras", "nn": ".nn", "random": ".random", "compat": ".compat
          "diagnose": ".diagnose", "tune": ".tune"}
 
 
+# Names from submodules that an eager program may never touch (the graph executor, sessions
+# and passes take a third of the import time): bound on first use.
+_LAZY_NAMES = {"ConcreteFunction": ".graph", "Function": ".graph", "cond": ".graph",
+               "function": ".graph", "graph_to_text": ".graph"}
+
+
 def __getattr__(name):
     """Imports submodules on first use, so ``import flowgrad`` stays fast."""
     mod = _LAZY.get(name)
-    if mod is None:
+    if mod is not None:
+        value = _importlib.import_module(mod, __name__)
+    elif name in _LAZY_NAMES:
+        value = getattr(_importlib.import_module(_LAZY_NAMES[name], __name__), name)
+    else:
         raise AttributeError("module 'flowgrad' has no attribute %r" % name)
-    module = _importlib.import_module(mod, __name__)
-    globals()[name] = module
-    return module
+    globals()[name] = value
+    return value
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_NAMES))

@@ -152,13 +152,7 @@ def _run_eager(op, inputs):
         raise InvalidArgumentError(None, op.name, "%s: %s (inputs: %s)" % (
             op.name, e, _describe(inputs))) from None
     if op.num_outputs == 1:
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        res = _new_tensor(_Tensor)
-        res._value = out
-        res._dtype = _BY_NP_TYPE.get(out.dtype.type) or _dt.dtype_of_array(out)
-        res._shape = res._op = res._graph = res._const = None
-        res._index = 0
+        res = eager_result(out)
         if state.tapes:
             _record(op, inputs, (res,))
         return res
@@ -174,6 +168,18 @@ _ndarray = np.ndarray
 _Tensor = Tensor
 _new_tensor = object.__new__
 _BY_NP_TYPE = {d.np.type: d for d in _dt._ALL}
+
+
+def eager_result(out) -> Tensor:
+    """Wraps a kernel's result as an eager Tensor (no validation: the hot path of every op)."""
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    res = _new_tensor(_Tensor)
+    res._value = out
+    res._dtype = _BY_NP_TYPE.get(out.dtype.type) or _dt.dtype_of_array(out)
+    res._shape = res._op = res._graph = res._const = None
+    res._index = 0
+    return res
 
 
 def _capture(graph, t, op):

@@ -15,7 +15,8 @@ import numpy as np
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, TensorShape
-from .base import Op, apply, binary_operands, convert_to_tensor
+from ..context import state
+from .base import Op, apply, binary_operands, convert_to_tensor, eager_result
 
 # -- shape helpers ----------------------------------------------------------------------------
 
@@ -406,10 +407,19 @@ class Cast(Op):
 # -- the functions ----------------------------------------------------------------------------
 def _binary_fn(op_cls, doc):
     op = op_cls()  # attribute-free ops are immutable: one shared instance
+    # Eager fast path for plain NumPy kernels: with no graph being built, no tape recording
+    # and operands of one dtype, the op is its ufunc call (W5: c + b on 10x10 in ~0.7 us).
+    kernel = op.fn if op_cls.forward is Binary.forward else None
 
     def fn(x, y, name=None):
         if type(x) is not Tensor or type(y) is not Tensor:
             x, y = binary_operands(x, y)
+        if kernel is not None and x._graph is None and y._graph is None and \
+                x._dtype is y._dtype and state.graph is None and not state.tapes:
+            try:
+                return eager_result(kernel(x._value, y._value))
+            except (ValueError, TypeError):
+                pass  # apply() raises the error that names the op, shapes and dtypes
         return apply(op, x, y, name=name)
     fn.__doc__ = doc
     return fn
