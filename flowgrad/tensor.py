@@ -76,6 +76,14 @@ class TensorShape(tuple):
             raise ValueError("Shapes %s and %s are not compatible" % (self, other))
         return TensorShape([a if a is not None else b for a, b in zip(self, other)])
 
+    def concatenate(self, other) -> "TensorShape":
+        """The dimensions of ``self`` followed by those of ``other`` (unknown rank if either
+        rank is unknown), as TensorFlow's ``TensorShape.concatenate``."""
+        other = other if isinstance(other, TensorShape) else TensorShape(other)
+        if not self._known_rank or not other._known_rank:
+            return TensorShape(None)
+        return TensorShape(tuple(self) + tuple(other))
+
     def assert_is_compatible_with(self, other):
         if not self.is_compatible_with(other):
             raise ValueError("Shapes %s and %s are incompatible" % (self, other))

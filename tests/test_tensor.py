@@ -189,3 +189,9 @@ def test_module_attribute_assignment_works():
 def test_unknown_module_attribute_is_attribute_error():
     with pytest.raises(AttributeError, match="no attribute 'not_a_thing'"):
         tf.not_a_thing  # noqa: B018
+
+
+def test_tensorshape_concatenate():
+    assert tf.TensorShape([1, None]).concatenate([3]).as_list() == [1, None, 3]
+    assert tf.TensorShape([2]).concatenate(tf.TensorShape([])).as_list() == [2]
+    assert tf.TensorShape(None).concatenate([3]).rank is None

@@ -400,3 +400,14 @@ def test_lambda_layer():
     assert layers.Lambda(lambda t: t[:, :1])(inputs).shape == (None, 1)
     with pytest.raises(NotImplementedError, match="lambda"):
         double.get_config()
+
+
+def test_dense_on_rank3_input_keeps_static_shape():
+    # the reshape back goes through a dynamic shape tensor; the layer restores what is known
+    inp = keras.Input(shape=(5, 7))
+    out = layers.Dense(3)(inp)
+    assert out.shape.as_list() == [None, 5, 3]
+    model = keras.Model(inp, out)
+    x = np.arange(70, dtype=np.float32).reshape(2, 5, 7) / 70
+    w, b = model.get_weights()
+    np.testing.assert_allclose(model.predict(x, verbose=0), x @ w + b, rtol=1e-5, atol=1e-6)

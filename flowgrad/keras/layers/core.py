@@ -109,6 +109,7 @@ class Dense(Layer):
             dims = _dynamic_shape(x)
             flat = _a.reshape(x, [-1, x.shape[-1]])
             out = _a.reshape(_m.matmul(flat, self.kernel), dims[:-1] + [self.units])
+            out.set_shape(x.shape[:-1].concatenate([self.units]))  # shape tensor is dynamic
         if self.use_bias:
             out = out + self.bias
         return self.activation(out)
