@@ -10,7 +10,10 @@ excluded (it is the measuring instrument), input loading and model building are 
 in "total", not in "training".
 
     python benchmarks/time_to_accuracy.py [--frameworks flowgrad,tensorflow] [--seed 0]
-        [--target 0.993] [--max-steps 15000] [--eval-every 100] [--json out.json]
+        [--target 0.993] [--max-steps 15000] [--eval-every 100] [--full] [--json out.json]
+
+``--full`` trains all ``--max-steps`` even after the target is reached (still recording when
+it was first reached), to compare the frameworks' final and best accuracies.
 
 Each framework runs in its own process, one after the other, with its default threading
 (both use the machine's cores). Run it on a quiet machine: it takes 10-15 minutes.
@@ -84,7 +87,8 @@ def build_model(tf):
     return model
 
 
-def worker(framework: str, seed: int, target: float, max_steps: int, eval_every: int) -> dict:
+def worker(framework: str, seed: int, target: float, max_steps: int, eval_every: int,
+           full: bool = False) -> dict:
     t_start = time.perf_counter()
     if framework == "tensorflow":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -114,7 +118,7 @@ def worker(framework: str, seed: int, target: float, max_steps: int, eval_every:
         state["curve"].append((step, acc))
         if state["reached"] is None and acc >= target:
             state["reached"] = (step, time.perf_counter() - t_train - state["eval_s"])
-        if state["reached"] is not None or step >= max_steps:
+        if (state["reached"] is not None and not full) or step >= max_steps:
             model.stop_training = True
 
     epochs = -(-max_steps // (len(x) // 100))
@@ -129,7 +133,7 @@ def worker(framework: str, seed: int, target: float, max_steps: int, eval_every:
             "steps_run": state["step"], "training_seconds": train_s,
             "steps_per_second": state["step"] / train_s, "best_accuracy": state["best"],
             "final_accuracy": state["curve"][-1][1], "eval_seconds": state["eval_s"],
-            "total_seconds": time.perf_counter() - t_start}
+            "total_seconds": time.perf_counter() - t_start, "curve": state["curve"]}
 
 
 def main(argv=None):
@@ -139,11 +143,13 @@ def main(argv=None):
     p.add_argument("--target", type=float, default=0.993)
     p.add_argument("--max-steps", type=int, default=15000)
     p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--full", action="store_true", help="train all --max-steps")
     p.add_argument("--json", default=None)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        result = worker(args.worker, args.seed, args.target, args.max_steps, args.eval_every)
+        result = worker(args.worker, args.seed, args.target, args.max_steps, args.eval_every,
+                        args.full)
         print(MARK + json.dumps(result), flush=True)
         return
     results = []
@@ -156,7 +162,8 @@ def main(argv=None):
             continue
         cmd = [sys.executable, os.path.abspath(__file__), "--worker", module, "--seed",
                str(args.seed), "--target", str(args.target), "--max-steps",
-               str(args.max_steps), "--eval-every", str(args.eval_every)]
+               str(args.max_steps), "--eval-every", str(args.eval_every)] + \
+            (["--full"] if args.full else [])
         print("running %s ..." % module, file=sys.stderr, flush=True)
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE)
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith(MARK)]

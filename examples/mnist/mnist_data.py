@@ -86,8 +86,7 @@ def arguments(description: str, default_iterations: int, argv=None):
 def fit_and_report(name: str, model, args, train_x, train_y, test_x, test_y) -> dict:
     """Keras training on an endless reshuffled stream; ``iterations`` split into epochs of at
     most 600 steps (one pass over the data) so Keras reports progress per epoch."""
-    epochs = max(1, math.ceil(args.iterations / 600))
-    steps = math.ceil(args.iterations / epochs)
+    epochs, steps = epoch_split(args.iterations)
     ds = tf.data.Dataset.from_tensor_slices((train_x, train_y))
     ds = ds.shuffle(len(train_x), seed=args.seed).repeat().batch(100).prefetch(tf.data.AUTOTUNE)
 
@@ -108,6 +107,23 @@ def fit_and_report(name: str, model, args, train_x, train_y, test_x, test_y) -> 
         monitor.finish(epochs * steps)
     return report(name, monitor, model.count_params(), epochs * steps, timer.seconds, args.seed,
                   len(test_x))
+
+
+def epoch_split(iterations: int, most: int = 600, fewest: int = 100) -> tuple[int, int]:
+    """``(epochs, steps_per_epoch)`` for Keras's ``fit``: exactly ``iterations`` steps when they
+    split into equal epochs of ``fewest``..``most`` steps (10,000 -> 20 x 500), else epochs of
+    about ``most`` steps with up to ``epochs - 1`` steps more than asked.
+
+    >>> epoch_split(10000), epoch_split(15000), epoch_split(300), epoch_split(10007)
+    ((20, 500), (25, 600), (1, 300), (17, 589))
+    """
+    if iterations <= most:
+        return 1, max(1, iterations)
+    for steps in range(most, fewest - 1, -1):
+        if iterations % steps == 0:
+            return iterations // steps, steps
+    epochs = math.ceil(iterations / most)
+    return epochs, math.ceil(iterations / epochs)
 
 
 class TestMonitor:

@@ -99,6 +99,15 @@ def test_demo_mnist_prints_the_table(mnist_data, capsys):
     assert float(row[0][4].rstrip("%")) >= float(row[0][3].rstrip("%"))
 
 
+def test_keras_programs_train_exactly_the_steps_asked(mnist_data):
+    assert mnist_data.epoch_split(10000) == (20, 500)  # the talk's 10,000 iterations
+    assert mnist_data.epoch_split(20000) == (40, 500)
+    assert mnist_data.epoch_split(2000) == (4, 500)
+    assert mnist_data.epoch_split(250) == (1, 250)
+    epochs, steps = mnist_data.epoch_split(10007)  # prime: no equal split, a few steps more
+    assert epochs * steps >= 10007 and steps <= 600 and epochs * steps - 10007 < epochs
+
+
 def test_demo_mnist_rejects_unknown_models(capsys):
     assert cli.main(["demo", "mnist", "--models", "softmax,lstm"]) == 2
     assert "lstm" in capsys.readouterr().err
