@@ -246,6 +246,24 @@ class BroadcastLike(Op):
         return [sum_to_shape_of(grads[0], inputs[0]), None]
 
 
+_BLAS_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_ONES: dict = {}
+
+
+def _sum_leading(t: np.ndarray, k: int) -> np.ndarray:
+    """Sum of a C-contiguous float array over its first ``k`` axes, as a matrix-vector product
+    with ones: a bias gradient over [100, 28, 28, 6] takes 0.08 ms where ``np.sum`` over the
+    outer axes takes 2 ms (it adds one 6-element row at a time)."""
+    rows = int(np.prod(t.shape[:k], dtype=np.int64))
+    key = (rows, t.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(rows, t.dtype)
+    return ones @ t.reshape(rows, -1)
+
+
 class SumToShape(Op):
     """Sums ``t`` over broadcast axes down to the runtime shape of ``ref``."""
 
@@ -258,8 +276,11 @@ class SumToShape(Op):
         lead = t.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(i + lead for i, d in enumerate(shape)
                                           if d == 1 and t.shape[i + lead] != 1)
-        out = np.sum(t, axis=axes, keepdims=True, dtype=t.dtype) if axes else t
-        return out.reshape(shape)
+        if not axes:
+            return t.reshape(shape)
+        if axes == tuple(range(len(axes))) and t.dtype in _BLAS_FLOATS and t.flags.c_contiguous:
+            return _sum_leading(t, len(axes)).reshape(shape)
+        return np.sum(t, axis=axes, keepdims=True, dtype=t.dtype).reshape(shape)
 
     def infer(self, t, ref):
         return [(ref.shape, t.dtype)]
