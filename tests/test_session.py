@@ -275,3 +275,28 @@ def test_enable_eager_execution_makes_compat_v1_eager():
     tf.reset_default_graph()
     with tf.variable_scope("s"):  # a fresh store after reset_default_graph
         assert tf.get_variable("v", [1], initializer=tf.zeros_initializer()) is not v
+
+
+def test_repeated_run_of_one_fetch_matches_the_general_path():
+    # sess.run(train) / sess.run(t) without a feed reuse a cached plan (the training-loop fast
+    # path); results, None for ops, errors and closing behave as on the first call
+    import flowgrad.compat.v1 as v1
+    g = v1.Graph()
+    with g.as_default():
+        w = v1.Variable(0.0)
+        x = v1.placeholder(v1.float32, [])
+        train = v1.assign_add(w, 1.0).op
+        doubled = w * 2.0
+        needs_feed = w + x
+        sess = v1.Session()
+        sess.run(v1.global_variables_initializer())
+        assert [sess.run(train) for _ in range(3)] == [None, None, None]
+        assert sess.run(doubled) == sess.run(doubled) == 6.0
+        assert sess.run([doubled]) == [6.0]
+        for _ in range(2):
+            with pytest.raises(v1.errors.InvalidArgumentError):
+                sess.run(needs_feed)
+        assert sess.run(needs_feed, {x: 1.0}) == 4.0
+        sess.close()
+        with pytest.raises(RuntimeError):
+            sess.run(train)

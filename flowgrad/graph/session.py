@@ -185,6 +185,7 @@ class Session:
         self._values = {}
         self._generators = {}
         self._plans = {}
+        self._single = {}  # id(fetch) -> (fetch, plan): run(tensor or op) without a feed
         self._closed = False
         self._store = _SessionStore(self)
         self._context = None
@@ -199,6 +200,11 @@ class Session:
         """
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
+        if not feed_dict:  # the training loop's sess.run(train): skip flattening and keys
+            single = self._single.get(id(fetches))
+            if single is not None and single[0] is fetches:
+                values = single[1].run((), self._store)
+                return _as_output(values[0]) if values else None
         flat = []
         build = _flatten_fetches(fetches, self.graph, flat)
         feed_keys, feed_vals = self._feeds(feed_dict)
@@ -211,6 +217,8 @@ class Session:
                                            feed_keys)
             self._check_feeds_needed(plan)
         values = plan.run(feed_vals, self._store)
+        if not feed_keys and isinstance(fetches, (Tensor, Operation)):
+            self._single[id(fetches)] = (fetches, plan)
         it = iter(values)
         flat_vals = [None if isinstance(f, Operation) else _as_output(next(it)) for f in flat]
         return build(flat_vals)
@@ -246,6 +254,7 @@ class Session:
         self._closed = True
         self._values.clear()
         self._plans.clear()
+        self._single.clear()
 
     def as_default(self):
         @contextlib.contextmanager
