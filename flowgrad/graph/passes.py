@@ -224,6 +224,7 @@ INPLACE = {
     "Square": lambda out, a: np.square(a, out=out),
     "Tanh": lambda out, a: np.tanh(a, out=out),
     "Relu": lambda out, a: np.maximum(a, 0, out=out),
+    "ReluGrad": lambda out, dy, y: np.multiply(dy, y > 0, out=out),  # mask made before writing
 }
 
 
