@@ -21,6 +21,8 @@ from . import errors
 
 
 class _State(threading.local):
+    functions_eagerly = False  # config.run_functions_eagerly(True): process-wide, no tracing
+
     def __init__(self):
         self.graph = None          # graph being built, None when eager
         self.tapes = []            # active GradientTapes, innermost last

@@ -42,6 +42,7 @@ def _fresh_state():
     yield
     enable_eager_execution()
     state.v1_eager = False
+    type(state).functions_eagerly = False  # config.run_functions_eagerly is process-wide
     state.tapes = []
     reset_default_graph()
 

@@ -227,7 +227,8 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
-        if state.graph is not None:  # nested in another trace or a TF1 graph: inline
+        if state.graph is not None or state.functions_eagerly:
+            # nested in another trace or a TF1 graph: inline; run_functions_eagerly: plain Python
             return self._python_function(*args, **kwargs)
         fast_key = None if kwargs or self.input_signature is not None else _array_key(args)
         if fast_key is not None and not state.tapes:
