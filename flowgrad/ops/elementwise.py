@@ -163,16 +163,18 @@ class Pow(_SafeBinary):
         return [dx, dyy]
 
 
+def _route(mask, dy):
+    """``dy`` to the first input where ``mask`` holds, else to the second (ties go first)."""
+    z = zeros_like(dy)
+    return [where(mask, dy, z), where(mask, z, dy)]
+
+
 class Maximum(Binary):
     name = "Maximum"
     fn = staticmethod(np.maximum)
 
     def backward(self, inputs, outputs, grads):
-        x, y = inputs
-        mask = greater_equal(x, y)
-        dy = grads[0]
-        z = zeros_like(dy)
-        return [where(mask, dy, z), where(mask, z, dy)]
+        return _route(greater_equal(*inputs), grads[0])
 
 
 class Minimum(Binary):
@@ -180,11 +182,7 @@ class Minimum(Binary):
     fn = staticmethod(np.minimum)
 
     def backward(self, inputs, outputs, grads):
-        x, y = inputs
-        mask = less_equal(x, y)
-        dy = grads[0]
-        z = zeros_like(dy)
-        return [where(mask, dy, z), where(mask, z, dy)]
+        return _route(less_equal(*inputs), grads[0])
 
 
 class Neg(Unary):
