@@ -97,8 +97,9 @@ class experimental:  # noqa: N801 - TensorFlow's module name
 
 
 class threading:  # noqa: N801 - TensorFlow's module name
-    """``tf.config.threading``: intra-op threads are the BLAS threads of matrix products;
-    flowgrad runs one op at a time, so the inter-op setting is only recorded."""
+    """``tf.config.threading``: intra-op threads are the BLAS threads of matrix products and
+    the threads that run a convolution's batch parts; flowgrad runs one op at a time, so the
+    inter-op setting is only recorded."""
 
     _intra = 0
     _inter = 0
@@ -110,6 +111,8 @@ class threading:  # noqa: N801 - TensorFlow's module name
         n = int(num_threads)
         if n < 0:
             raise ValueError("num_threads must be >= 0, got %d" % n)
+        from .ops import parallel
+        parallel.set_max_workers(n)  # convolutions split batches themselves (same results)
         if importlib.util.find_spec("threadpoolctl") is None:
             warnings.warn("threadpoolctl is not installed (pip install threadpoolctl): the "
                           "BLAS thread count is unchanged", RuntimeWarning, stacklevel=2)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import flowgrad as tf
+from flowgrad.ops import parallel
 
 
 def test_devices_are_one_cpu_and_no_gpu():
@@ -72,11 +73,13 @@ def test_intra_op_threads_set_the_blas_thread_count():
         tf.config.threading.set_intra_op_parallelism_threads(1)
         assert tf.config.threading.get_intra_op_parallelism_threads() == 1
         assert blas_threads() == {1}
+        assert parallel._Workers.limit == 1  # convolution batch parts run one at a time
         a = np.arange(12.0, dtype=np.float32).reshape(3, 4)
         np.testing.assert_allclose((tf.constant(a) @ tf.constant(a.T)).numpy(), a @ a.T)
     finally:
         tf.config.threading.set_intra_op_parallelism_threads(0)
     assert blas_threads() == before
+    assert parallel._Workers.limit == 0
     assert tf.config.threading.get_intra_op_parallelism_threads() == 0
     with pytest.raises(ValueError):
         tf.config.threading.set_intra_op_parallelism_threads(-1)

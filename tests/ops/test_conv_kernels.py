@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from flowgrad.ops import conv_kernels as ck
+from flowgrad.ops import conv_kernels as ck, native
 
 
 def _pads(size, k, s, padding):
@@ -146,9 +146,12 @@ def test_conv2d_backward_matches_finite_differences(x_shape, w_shape, strides, p
 
 @pytest.mark.parametrize("c", [1, 3])
 def test_conv_batch_chunking_and_float32(monkeypatch, c):
-    """Tiny scratch budgets force one image per chunk; float32 must stay float32."""
+    """Tiny scratch budgets force one image per chunk; float32 must stay float32.
+
+    float32 normally runs on the compiled kernels (test_native.py); here on NumPy's."""
     monkeypatch.setattr(ck, "_IM2COL_BYTES", 1)
     monkeypatch.setattr(ck, "_COL2IM_BYTES", 1)
+    monkeypatch.setattr(native._Switch, "on", False)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((5, 9, 8, c)).astype(np.float32)
     w = rng.standard_normal((3, 4, c, 6)).astype(np.float32)

@@ -1,0 +1,131 @@
+"""The compiled float32 convolution kernels of ``_native.c``, when the install built them.
+
+``pip install`` compiles ``flowgrad/ops/_native.c`` when a C compiler is present (setup.py
+marks the extension optional, so an install without one still succeeds); without it every
+convolution runs on the NumPy kernels, with the same results up to float32 rounding. The
+kernels are plain C functions called through ``ctypes``, which releases the GIL, so batch
+parts run on all cores (``parallel.py``).
+
+``conv_kernels`` asks ``usable(*arrays)`` before each call. Tests run the op suites with the
+kernels on and off through ``disabled()``; users have no switch because results agree.
+
+Example:
+    >>> from flowgrad.ops import native
+    >>> with native.disabled():
+    ...     native.usable()
+    False
+"""
+
+from __future__ import annotations
+
+import ctypes
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+
+from . import parallel
+
+try:
+    from . import _native  # type: ignore[attr-defined]
+    _lib = ctypes.CDLL(_native.__file__)
+except (ImportError, OSError):  # not compiled: NumPy kernels only
+    _lib = None
+
+if _lib is not None:
+    _ARGS = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 13
+    for _fn in (_lib.fg_conv2d_forward, _lib.fg_conv2d_backward_filter):
+        _fn.argtypes = _ARGS
+        _fn.restype = ctypes.c_int
+
+
+class _Switch:
+    on = True
+
+
+def built() -> bool:
+    """Whether the compiled kernels are installed."""
+    return _lib is not None
+
+
+def usable(*arrays: np.ndarray) -> bool:
+    """Whether the compiled kernels are on and all ``arrays`` are float32."""
+    return _lib is not None and _Switch.on and all(a.dtype == np.float32 for a in arrays)
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Runs the block on the NumPy kernels only (for tests comparing the two)."""
+    saved, _Switch.on = _Switch.on, False
+    try:
+        yield
+    finally:
+        _Switch.on = saved
+
+
+def _call(fn, a: np.ndarray, b: np.ndarray, out: np.ndarray, geometry: tuple) -> None:
+    # The C code indexes raw memory: every operand must be C-contiguous float32.
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    assert out.flags.c_contiguous and a.dtype == b.dtype == out.dtype == np.float32
+    if fn(a.ctypes.data, b.ctypes.data, out.ctypes.data, *geometry) != 0:
+        raise MemoryError("%s: out of memory for its scratch grid" % fn.__name__)
+
+
+def _flops(geometry: tuple) -> float:
+    n, _, _, c, kh, kw, o, _, _, _, _, oh, ow = geometry
+    return 2.0 * n * oh * ow * kh * kw * c * o
+
+
+def conv2d_forward(x: np.ndarray, w: np.ndarray, geometry: tuple) -> np.ndarray:
+    """The convolution of ``x`` with ``w``, batch parts on every core.
+
+    ``geometry`` is ``(n, h, w, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow)``; bottom
+    and right padding follow from the output size.
+    """
+    n, o, oh, ow = geometry[0], geometry[6], geometry[11], geometry[12]
+    y = np.empty((n, oh, ow, o), np.float32)
+
+    def part(p: slice) -> None:
+        _call(_lib.fg_conv2d_forward, x[p], w, y[p], (p.stop - p.start,) + geometry[1:])
+    parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
+    return y
+
+
+def conv2d_backward_filter(x: np.ndarray, dy: np.ndarray, geometry: tuple) -> np.ndarray:
+    """The filter gradient ``[kh, kw, c, o]`` summed over the batch (same ``geometry``)."""
+    kh, kw, c, o = geometry[4], geometry[5], geometry[3], geometry[6]
+
+    def part(p: slice) -> np.ndarray:
+        dw = np.empty((kh, kw, c, o), np.float32)
+        _call(_lib.fg_conv2d_backward_filter, x[p], dy[p], dw, (p.stop - p.start,) + geometry[1:])
+        return dw
+    partials = parallel.run(part, parallel.split(geometry[0], _flops(geometry), blas=False),
+                            blas=False)
+    dw = partials[0]
+    for extra in partials[1:]:  # in part order: the same sum for any worker count
+        dw += extra
+    return dw
+
+
+def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, geometry: tuple) -> np.ndarray:
+    """The input gradient ``[n, h, w, c]`` (same ``geometry``) as forward convolutions.
+
+    Padded input pixel ``(pi + sh*a, pj + sw*b)`` receives ``dy[a - qi, b - qj] @ w[pi +
+    sh*qi, pj + sw*qj].T``: for each stride phase ``(pi, pj)`` that is a stride-1 forward
+    convolution of ``dy`` with the phase's taps flipped and transposed, padded so that it
+    covers the phase's whole grid. Same FLOPs as the forward pass, no scatter.
+    """
+    n, h, wd, c, kh, kw, o, sh, sw, pt, pl, oh, ow = geometry
+    hq, wq = -(-max(h + pt, (oh - 1) * sh + kh) // sh), -(-max(wd + pl, (ow - 1) * sw + kw) // sw)
+    dxp = np.empty((n, hq * sh, wq * sw, c), np.float32)
+    for pi in range(sh):
+        for pj in range(sw):
+            taps = w[pi::sh, pj::sw]
+            a, b = taps.shape[:2]
+            if a == 0 or b == 0:  # stride > kernel: these pixels are never read
+                dxp[:, pi::sh, pj::sw] = 0
+                continue
+            flipped = np.ascontiguousarray(taps[::-1, ::-1].transpose(0, 1, 3, 2))
+            dxp[:, pi::sh, pj::sw] = conv2d_forward(
+                dy, flipped, (n, oh, ow, o, a, b, c, 1, 1, a - 1, b - 1, hq, wq))
+    return np.ascontiguousarray(dxp[:, pt:pt + h, pl:pl + wd])

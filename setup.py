@@ -1,0 +1,9 @@
+"""Builds the optional compiled convolution kernels; all metadata lives in pyproject.toml.
+
+``optional=True``: without a C compiler (or with one that lacks GCC's vector extensions)
+the install still succeeds and flowgrad runs its NumPy kernels (flowgrad/ops/native.py).
+"""
+from setuptools import Extension, setup
+
+setup(ext_modules=[Extension("flowgrad.ops._native", ["flowgrad/ops/_native.c"],
+                             extra_compile_args=["-O3"], optional=True)])

@@ -1,0 +1,139 @@
+"""The compiled float32 convolution kernels (flowgrad/ops/_native.c) and batch splitting.
+
+Oracles: the float64 loop definition of convolution from test_conv_kernels.py, the NumPy
+kernels (``native.disabled()``), and the adjoint identity <conv(x, w), r> = <x, dx> = <w, dw>.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sysconfig
+
+import numpy as np
+import pytest
+
+from flowgrad.ops import conv_kernels as ck, native, parallel
+
+from test_conv_kernels import CONV_CASES, naive_conv
+
+needs_native = pytest.mark.skipif(not native.built(), reason="flowgrad/ops/_native.c was not "
+                                  "compiled (no C compiler at install time)")
+
+NATIVE_CASES = CONV_CASES + [  # the talk's three layers, and padding that is only on one side
+    ((3, 28, 28, 1), (6, 6, 1, 6), (1, 1), "SAME"),
+    ((3, 28, 28, 6), (5, 5, 6, 12), (2, 2), "SAME"),
+    ((3, 14, 14, 12), (4, 4, 12, 24), (2, 2), "SAME"),
+    ((2, 9, 10, 3), (2, 3, 3, 7), (2, 3), [[0, 3], [2, 0]]),
+    ((2, 11, 11, 4), (3, 3, 4, 13), (3, 3), "SAME"),  # 13 channels: a partial block of 6
+    ((1, 40, 3, 2), (7, 1, 2, 1), (1, 1), "VALID"),
+]
+
+
+def test_native_is_built_where_a_compiler_exists():
+    """setup.py builds the kernels when a C compiler exists; a failed build must not pass
+    silently as a skip of the tests below."""
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
+        pytest.skip("no C compiler (%s) on this machine: the NumPy kernels run alone" % cc)
+    assert native.built()
+
+
+def _case(x_shape, w_shape, strides, padding, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    r = rng.standard_normal(ck.conv_output_shape(x_shape, w_shape, strides, padding))
+    return x, w, r.astype(np.float32)
+
+
+def _all(x, w, r, strides, padding):
+    return (ck.conv2d_forward(x, w, strides, padding),
+            ck.conv2d_backward_input(r, w, x.shape, strides, padding),
+            ck.conv2d_backward_filter(x, r, w.shape, strides, padding))
+
+
+@needs_native
+@pytest.mark.parametrize("x_shape,w_shape,strides,padding", NATIVE_CASES)
+def test_native_matches_float64_oracle_and_numpy_kernels(x_shape, w_shape, strides, padding):
+    x, w, r = _case(x_shape, w_shape, strides, padding)
+    y, dx, dw = _all(x, w, r, strides, padding)
+    for a in (y, dx, dw):
+        assert a.dtype == np.float32 and a.flags.c_contiguous
+    assert dx.shape == x.shape and dw.shape == w.shape
+    y64 = naive_conv(x, w, strides, padding)
+    np.testing.assert_allclose(y, y64, rtol=1e-5, atol=1e-5 * np.abs(y64).max())
+    ref = np.sum(y64 * r)  # adjoint identity: checks both gradients against the oracle
+    scale = np.sum(np.abs(y64 * r))
+    assert abs(np.sum(x * dx.astype(np.float64)) - ref) <= 1e-5 * scale
+    assert abs(np.sum(w * dw.astype(np.float64)) - ref) <= 1e-5 * scale
+    with native.disabled():
+        numpy_results = _all(x, w, r, strides, padding)
+    for got, want in zip((y, dx, dw), numpy_results):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * np.abs(want).max())
+
+
+@needs_native
+def test_native_kernels_are_used_for_float32_only(monkeypatch):
+    calls = []
+    monkeypatch.setattr(native, "_call", lambda fn, *a: calls.append(fn.__name__))
+    x, w, r = _case((2, 6, 6, 2), (3, 3, 2, 4), (1, 1), "SAME")
+    ck.conv2d_forward(x.astype(np.float64), w, 1, "SAME")  # promotes to float64: NumPy
+    assert calls == []
+    ck.conv2d_forward(x, w, 1, "SAME")
+    ck.conv2d_backward_filter(x, r, w.shape, 1, "SAME")
+    assert calls == ["fg_conv2d_forward", "fg_conv2d_backward_filter"]
+
+
+@needs_native
+def test_nan_and_inf_propagate_like_numpy():
+    x, w, r = _case((2, 7, 7, 3), (3, 3, 3, 6), (2, 2), "SAME")
+    x[0, 3, 3, 1], w[1, 1, 2, 4] = np.nan, np.inf
+    with np.errstate(invalid="ignore"):
+        pairs = list(zip(_all(x, w, r, (2, 2), "SAME"), _numpy(x, w, r, (2, 2), "SAME")))
+    for got, want in pairs:
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+
+
+def _numpy(*args):
+    with native.disabled():
+        return _all(*args)
+
+
+@pytest.mark.parametrize("use_native", [True, False])
+def test_results_do_not_depend_on_the_number_of_workers(monkeypatch, use_native):
+    """Parts are fixed by the shape and the core count; 1 worker runs them in turn."""
+    if use_native and not native.built():
+        pytest.skip("flowgrad/ops/_native.c was not compiled")
+    monkeypatch.setattr(native._Switch, "on", use_native)
+    monkeypatch.setattr(parallel._Workers, "cores", 3)
+    x, w, r = _case((48, 28, 28, 6), (5, 5, 6, 12), (2, 2), "SAME")
+    assert len(parallel.split(48, 2.0 * r.size * 150, blas=False)) == 3
+    parallel.set_max_workers(1)
+    try:
+        one = _all(x, w, r, (2, 2), "SAME")
+    finally:
+        parallel.set_max_workers(0)
+    many = _all(x, w, r, (2, 2), "SAME")
+    for a, b in zip(one, many):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_split_is_balanced_and_covers_the_batch(monkeypatch):
+    monkeypatch.setattr(parallel._Workers, "cores", 4)
+    parts = parallel.split(10, 1e12, blas=False)
+    assert [(p.start, p.stop) for p in parts] == [(0, 2), (2, 5), (5, 7), (7, 10)]
+    assert parallel.split(10, 1e3, blas=False) == [slice(0, 10)]  # too little work to split
+    assert len(parallel.split(2, 1e12, blas=False)) == 2  # never more parts than images
+
+
+def test_blas_threads_are_restored_after_a_split_run():
+    controllers = parallel._blas_controllers()
+    if not controllers:
+        pytest.skip("threadpoolctl is not installed: BLAS-calling kernels are never split")
+    before = [c.get_num_threads() for c in controllers]
+    seen = []
+    parallel.run(lambda p: seen.append([c.get_num_threads() for c in controllers]),
+                 [slice(0, 1), slice(1, 2)])
+    assert seen == [[1] * len(controllers)] * 2
+    assert [c.get_num_threads() for c in controllers] == before
