@@ -202,6 +202,75 @@ CLONES int fg_conv2d_backward_filter(const float *x, const float *dy, float *dw,
     return 0;
 }
 
+/* dx[n] for n < N (dx is [N, H, W, C], overwritten): the transposed convolution.
+ * Padded input pixel (pi + sh*a, pj + sw*b) of stride phase (pi, pj) receives
+ * sum over (qi, qj, o) of dy[a - qi, b - qj, o] * w[pi + sh*qi, pj + sw*qj, :, o]: per phase,
+ * a stride-1 convolution of dy. dy is put on one grid per image, padded by the most taps
+ * any phase has (A-1 rows above, B-1 columns left), and every phase reads that grid. */
+CLONES int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, int N, int H,
+                                    int W, int C, int KH, int KW, int O, int sh, int sw,
+                                    int pt, int pl, int OH, int OW)
+{
+    Geom g; /* only for the phase grid size hq x wq of the padded input */
+    geom(&g, H, W, C, KH, KW, O, sh, sw, pt, pl, OH, OW, 1);
+    int A = (KH + sh - 1) / sh, B = (KW + sw - 1) / sw;
+    int Wg = g.wq + B - 1, L = g.hq * Wg;
+    size_t plane = (size_t)(g.hq + A - 1) * Wg + Wg + TB;
+    float *D = malloc(sizeof(float) * (size_t)O * plane);
+    if (!D) return -1;
+    for (int n = 0; n < N; n++) {
+        const float *dyn = dy + (size_t)n * OH * OW * O;
+        float *dxn = dx + (size_t)n * H * W * C;
+        memset(D, 0, sizeof(float) * (size_t)O * plane);
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++)
+                for (int o = 0; o < O; o++)
+                    D[o * plane + (size_t)(oy + A - 1) * Wg + ox + B - 1] =
+                        dyn[((size_t)oy * OW + ox) * O + o];
+        for (int pi = 0; pi < sh; pi++)
+            for (int pj = 0; pj < sw; pj++) {
+                /* taps of this phase; none (stride > kernel) leaves its pixels at zero */
+                int a = pi < KH ? (KH - pi + sh - 1) / sh : 0;
+                int b = pj < KW ? (KW - pj + sw - 1) / sw : 0;
+                for (int c0 = 0; c0 < C; c0 += OB) {
+                    for (int t0 = 0; t0 < L; t0 += TB) {
+                        vf acc[OB][TV];
+                        for (int u = 0; u < OB; u++)
+                            for (int v = 0; v < TV; v++) acc[u][v] = (vf){0};
+                        for (int qi = 0; qi < a; qi++)
+                            for (int qj = 0; qj < b; qj++) {
+                                const float *wk = w + ((size_t)(pi + sh * qi) * KW + pj
+                                                       + sw * qj) * C * O + (size_t)c0 * O;
+                                const float *s0 = D + (size_t)(A - 1 - qi) * Wg + B - 1 - qj
+                                                  + t0;
+                                for (int o = 0; o < O; o++) {
+                                    vf sv[TV];
+                                    for (int v = 0; v < TV; v++)
+                                        sv[v] = *(const vfu *)(s0 + o * plane + v * VB);
+                                    for (int u = 0; u < OB; u++) {
+                                        float wb = c0 + u < C ? wk[(size_t)u * O + o] : 0.f;
+                                        for (int v = 0; v < TV; v++) acc[u][v] += wb * sv[v];
+                                    }
+                                }
+                            }
+                        float out[OB][TB];
+                        memcpy(out, acc, sizeof(out));
+                        int tend = t0 + TB < L ? t0 + TB : L;
+                        for (int t = t0; t < tend; t++) {
+                            int py = pi + sh * (t / Wg) - pt, px = pj + sw * (t % Wg) - pl;
+                            if (t % Wg >= g.wq || py < 0 || py >= H || px < 0 || px >= W)
+                                continue;
+                            float *dst = dxn + ((size_t)py * W + px) * C + c0;
+                            for (int u = 0; u < OB && c0 + u < C; u++) dst[u] = out[u][t - t0];
+                        }
+                    }
+                }
+            }
+    }
+    free(D);
+    return 0;
+}
+
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT, "_native",
     "float32 convolution kernels; called through ctypes by flowgrad.ops.native", -1, NULL,

@@ -34,7 +34,8 @@ except (ImportError, OSError):  # not compiled: NumPy kernels only
 
 if _lib is not None:
     _ARGS = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 13
-    for _fn in (_lib.fg_conv2d_forward, _lib.fg_conv2d_backward_filter):
+    for _fn in (_lib.fg_conv2d_forward, _lib.fg_conv2d_backward_filter,
+                _lib.fg_conv2d_backward_input):
         _fn.argtypes = _ARGS
         _fn.restype = ctypes.c_int
 
@@ -108,24 +109,11 @@ def conv2d_backward_filter(x: np.ndarray, dy: np.ndarray, geometry: tuple) -> np
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, geometry: tuple) -> np.ndarray:
-    """The input gradient ``[n, h, w, c]`` (same ``geometry``) as forward convolutions.
+    """The input gradient ``[n, h, w, c]`` (same ``geometry``), batch parts on every core."""
+    n, h, wd, c = geometry[:4]
+    dx = np.empty((n, h, wd, c), np.float32)
 
-    Padded input pixel ``(pi + sh*a, pj + sw*b)`` receives ``dy[a - qi, b - qj] @ w[pi +
-    sh*qi, pj + sw*qj].T``: for each stride phase ``(pi, pj)`` that is a stride-1 forward
-    convolution of ``dy`` with the phase's taps flipped and transposed, padded so that it
-    covers the phase's whole grid. Same FLOPs as the forward pass, no scatter.
-    """
-    n, h, wd, c, kh, kw, o, sh, sw, pt, pl, oh, ow = geometry
-    hq, wq = -(-max(h + pt, (oh - 1) * sh + kh) // sh), -(-max(wd + pl, (ow - 1) * sw + kw) // sw)
-    dxp = np.empty((n, hq * sh, wq * sw, c), np.float32)
-    for pi in range(sh):
-        for pj in range(sw):
-            taps = w[pi::sh, pj::sw]
-            a, b = taps.shape[:2]
-            if a == 0 or b == 0:  # stride > kernel: these pixels are never read
-                dxp[:, pi::sh, pj::sw] = 0
-                continue
-            flipped = np.ascontiguousarray(taps[::-1, ::-1].transpose(0, 1, 3, 2))
-            dxp[:, pi::sh, pj::sw] = conv2d_forward(
-                dy, flipped, (n, oh, ow, o, a, b, c, 1, 1, a - 1, b - 1, hq, wq))
-    return np.ascontiguousarray(dxp[:, pt:pt + h, pl:pl + wd])
+    def part(p: slice) -> None:
+        _call(_lib.fg_conv2d_backward_input, dy[p], w, dx[p], (p.stop - p.start,) + geometry[1:])
+    parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
+    return dx

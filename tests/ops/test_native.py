@@ -81,7 +81,8 @@ def test_native_kernels_are_used_for_float32_only(monkeypatch):
     assert calls == []
     ck.conv2d_forward(x, w, 1, "SAME")
     ck.conv2d_backward_filter(x, r, w.shape, 1, "SAME")
-    assert calls == ["fg_conv2d_forward", "fg_conv2d_backward_filter"]
+    ck.conv2d_backward_input(r, w, x.shape, 1, "SAME")
+    assert calls == ["fg_conv2d_forward", "fg_conv2d_backward_filter", "fg_conv2d_backward_input"]
 
 
 @needs_native
