@@ -84,3 +84,69 @@ def test_passes_do_not_change_results(model, off):
     for a, b in zip(weights, ref_weights):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert losses[-1] < losses[0]  # and it trains
+
+
+def _plan_kernels(fn, *args):
+    """Kernel names of the plan ``fn`` (an @tf.function) compiles for ``args``."""
+    fn(*args)  # the plan is compiled on the first call
+    concrete = fn.get_concrete_function(*args)
+    return [s.kernel.name for s in concrete._plan.ir.steps]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_bias_relu_fusion_is_bit_exact(dtype):
+    """Conv2D + bias (+ Relu) runs as one FusedConv2D step with the bits of the three ops."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 11, 9, 3)).astype(dtype)
+    w = tf.constant(rng.standard_normal((3, 3, 3, 7)).astype(dtype))
+    w2 = tf.constant(rng.standard_normal((2, 2, 7, 4)).astype(dtype))
+    b = tf.Variable(rng.standard_normal(7).astype(dtype))
+    b2 = tf.Variable(rng.standard_normal(4).astype(dtype))
+
+    def run():
+        @tf.function
+        def f(x):
+            h = tf.nn.relu(tf.nn.conv2d(x, w, 2, "SAME") + b)  # conv + bias + relu
+            return tf.nn.conv2d(h, w2, 1, "VALID") + b2         # conv + bias
+        return f, f(tf.constant(x)).numpy()
+
+    saved = dict(executor.OPTIONS)  # this test sets the fusion switch itself
+    try:
+        executor.OPTIONS["fuse"] = True
+        f, fused = run()
+        kernels = _plan_kernels(f, tf.constant(x))
+        executor.OPTIONS["fuse"] = False
+        f_plain, plain = run()
+        plain_kernels = _plan_kernels(f_plain, tf.constant(x))
+    finally:
+        executor.OPTIONS.update(saved)
+    assert kernels.count("FusedConv2D") == 2 and "Conv2D" not in kernels
+    assert "Relu" not in kernels and "AddV2" not in kernels
+    assert "FusedConv2D" not in plain_kernels
+    np.testing.assert_array_equal(fused, plain)
+
+
+def test_conv_is_not_fused_when_its_result_is_read_elsewhere():
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.standard_normal((2, 6, 6, 2)).astype(np.float32))
+    w = tf.constant(rng.standard_normal((3, 3, 2, 3)).astype(np.float32))
+    b = tf.constant(np.ones(3, np.float32))
+
+    @tf.function
+    def fetched(x):
+        c = tf.nn.conv2d(x, w, 1, "SAME")
+        return c, tf.nn.relu(c + b)  # the conv result is fetched too
+
+    @tf.function
+    def broadcast_bias(x):  # a [1, 1, 1, 3] "bias" is not a bias vector: left as AddV2
+        return tf.nn.conv2d(x, w, 1, "SAME") + tf.reshape(b, [1, 1, 1, 3])
+
+    saved = dict(executor.OPTIONS)
+    executor.OPTIONS["fuse"] = True
+    try:
+        assert "FusedConv2D" not in _plan_kernels(fetched, x)
+        assert "FusedConv2D" not in _plan_kernels(broadcast_bias, x)
+    finally:
+        executor.OPTIONS.update(saved)
+    c, y = fetched(x)
+    np.testing.assert_array_equal(y.numpy(), np.maximum(c.numpy() + 1, 0))

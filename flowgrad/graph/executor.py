@@ -5,8 +5,8 @@ Compiling a plan:
    kept in creation order (program order, so stateful ops run in the order written);
 2. optimization passes on a private copy (the user's graph is never changed): static-shape
    simplification, variable-read forwarding, constant folding, common-subexpression
-   elimination, strength reduction (``x ** 2`` -> ``square``) and dead-code elimination
-   (``flowgrad.graph.passes``);
+   elimination, strength reduction (``x ** 2`` -> ``square``), fusion of convolution + bias
+   (+ Relu) into one kernel and dead-code elimination (``flowgrad.graph.passes``);
 3. buffer reuse: an elementwise step whose input dies there writes into that input's
    buffer instead of allocating (``passes.plan_inplace``);
 4. code generation: the steps become one Python function with a local variable per value,
@@ -25,7 +25,8 @@ from ..ops import state as _state
 from . import passes as _passes
 
 OPTIONS = {"fold_constants": True, "static_shapes": True, "forward_reads": True, "cse": True,
-           "strength_reduce": True, "dead_code": True, "inplace": True, "codegen": True}
+           "strength_reduce": True, "fuse": True, "dead_code": True, "inplace": True,
+           "codegen": True}
 
 
 class TransactionStore:
@@ -96,6 +97,8 @@ class Plan:
             _passes.eliminate_common_subexpressions(ir)
         if OPTIONS["strength_reduce"]:
             _passes.strength_reduce(ir)
+        if OPTIONS["fuse"]:
+            _passes.fuse_conv_bias_relu(ir)
         if OPTIONS["dead_code"]:
             _passes.eliminate_dead_code(ir)
         if OPTIONS["inplace"] and OPTIONS["codegen"]:

@@ -211,7 +211,7 @@ FRESH_OUTPUT = frozenset((
     "AddV2", "Sub", "Mul", "RealDiv", "Neg", "Square", "Sqrt", "Exp", "Log", "Tanh",
     "Maximum", "Minimum", "Relu", "ReluGrad", "MatMul", "Conv2D", "Conv2DBackpropInput",
     "Conv2DBackpropFilter", "MaxPool", "MaxPoolGrad", "AvgPool", "AvgPoolGrad", "Softmax",
-    "LogSoftmax"))
+    "LogSoftmax", "FusedConv2D"))
 
 # Elementwise kernels that can write their result into an input buffer: f(out, *inputs).
 INPLACE = {
@@ -256,6 +256,62 @@ def plan_inplace(ir: IR) -> None:
                     and t.dtype is out.dtype and tuple(t.shape) == tuple(out.shape):
                 s.inplace = p
                 break
+
+
+def fuse_conv_bias_relu(ir: IR) -> None:
+    """``Conv2D -> AddV2(bias) [-> Relu]`` becomes one ``FusedConv2D`` step.
+
+    Fused when the convolution's and the sum's results have no other reader and are not
+    fetched, the bias is ``[channels]`` of the same dtype, and the sum has the convolution's
+    static shape. The fused step takes the place of the last step it replaces (the bias may
+    be read after the convolution ran). Its result has the same bits (conv_kernels).
+    """
+    from ..ops.conv import Conv2D, FusedConv2D
+    producer, uses = {}, {}
+    for i, s in enumerate(ir.steps):
+        for v in s.ins:
+            uses[v] = uses.get(v, 0) + 1
+        for v in s.outs:
+            producer[v] = i
+    fetched = set(ir.fetches)
+
+    def private(v):  # one reader, not fetched
+        return uses.get(v) == 1 and v not in fetched
+
+    readers = {v: i for i, s in enumerate(ir.steps) for v in s.ins if private(v)}
+    fused, gone = {}, set()
+    for i, s in enumerate(ir.steps):
+        if s.kernel.name != "AddV2":
+            continue
+        for k in (0, 1):
+            j = producer.get(s.ins[k])
+            if j is None or type(ir.steps[j].kernel) is not Conv2D or not private(s.ins[k]):
+                continue
+            conv_out, bias = ir.steps[j].op.outputs[0], s.op.inputs[1 - k]
+            dims = _dims(conv_out)
+            if dims is None or dims[-1] is None or bias.dtype is not conv_out.dtype \
+                    or _dims(bias) != dims[-1:] or _dims(s.op.outputs[0]) != dims:
+                continue
+            last, relu = i, False
+            r = readers.get(s.outs[0]) if private(s.outs[0]) else None
+            if r is not None and ir.steps[r].kernel.name == "Relu":
+                last, relu = r, True
+            conv = ir.steps[j]
+            step = Step(FusedConv2D(conv.kernel.strides, conv.kernel.padding, relu),
+                        [conv.ins[0], conv.ins[1], s.ins[1 - k]], ir.steps[last].outs,
+                        ir.steps[last].op)
+            fused[last] = step
+            gone.update((j, i, last))
+            break
+    if fused:
+        ir.steps = [fused.get(i, s) for i, s in enumerate(ir.steps)
+                    if i in fused or i not in gone]
+        compute_frees(ir)
+
+
+def _dims(t):
+    """Static dims of ``t`` as a list (None entries for unknown ones); None if rank unknown."""
+    return t.shape.as_list() if t.shape.rank is not None else None
 
 
 def strength_reduce(ir: IR) -> None:

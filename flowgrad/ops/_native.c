@@ -51,10 +51,10 @@ static void geom(Geom *g, int H, int W, int C, int KH, int KW, int O, int sh, in
     if (wp < W + pl) wp = W + pl;
     g->hq = (hp + sh - 1) / sh;
     g->wq = (wp + sw - 1) / sw;
-    /* slack: a dropped column shifted by a tap, then a whole register block, may read past
-       the last row of the grid */
+    /* slack: reads for dropped positions (never used) run past the last image by up to a
+       tap's shift plus a register block; the last plane must cover them too */
     g->nb = nb;
-    g->plane = nb * g->hq * g->wq + g->wq + TB + VB;
+    g->plane = nb * g->hq * g->wq + ((KH - 1) / sh + 1) * g->wq + TB + VB;
 }
 
 /* Writes the m <= nb images of x ([m, H, W, C]) into the phase grid P ([C, sh*sw, plane]),
@@ -84,10 +84,13 @@ static size_t tap_offset(const Geom *g, int i, int j, int c)
            + (size_t)(i / g->sh) * g->wq + j / g->sw;
 }
 
-/* y[n] = conv(x[n], w) for n < N; w is [KH, KW, C, O]. Returns 0, or -1 without memory. */
+/* y[n] = conv(x[n], w) for n < N; w is [KH, KW, C, O]. Returns 0, or -1 without memory.
+ * Epilogue (the executor's fused Conv2D + bias + Relu): bias (NULL: none) is added to each
+ * rounded float32 result, then relu clamps like np.maximum(v, 0) (NaN stays NaN), so the
+ * fused kernel gives the same bits as the three separate ops. */
 CLONES int fg_conv2d_forward(const float *x, const float *w, float *y, int N, int H, int W,
                              int C, int KH, int KW, int O, int sh, int sw, int pt, int pl,
-                             int OH, int OW)
+                             int OH, int OW, const float *bias, int relu)
 {
     Geom g;
     geom(&g, H, W, C, KH, KW, O, sh, sw, pt, pl, OH, OW, 1);
@@ -122,7 +125,11 @@ CLONES int fg_conv2d_forward(const float *x, const float *w, float *y, int N, in
                     int oy = t / g.wq, ox = t % g.wq;
                     if (ox >= OW) continue;
                     float *dst = yn + ((size_t)oy * OW + ox) * O + o0;
-                    for (int b = 0; b < OB && o0 + b < O; b++) dst[b] = out[b][t - t0];
+                    for (int b = 0; b < OB && o0 + b < O; b++) {
+                        float v = out[b][t - t0];
+                        if (bias) v += bias[o0 + b];
+                        dst[b] = relu && v < 0.f ? 0.f : v;
+                    }
                 }
             }
         }

@@ -141,6 +141,25 @@ class Conv2D(_Window):
                 apply(Conv2DBackpropFilter(self.strides, self.padding), x, _shape_tensor(w), dy)]
 
 
+class FusedConv2D(_Window):
+    """``relu?(conv2d(x, w) + bias)`` in one kernel, with the same bits as the three ops.
+
+    Made only by the executor (``passes.fuse_conv_bias_relu``) after autodiff, so it needs
+    no gradient: the backward steps read ``x``, ``w`` and the Relu output, never the two
+    intermediates that fusion removes.
+    """
+
+    name = "FusedConv2D"
+    same_dtype = True
+
+    def __init__(self, strides, padding, relu):
+        super().__init__(strides, padding)
+        self.relu = relu
+
+    def forward(self, x, w, bias):
+        return _k.conv2d_forward(x, w, self.strides, self.padding, bias=bias, relu=self.relu)
+
+
 class Conv2DBackpropInput(_Window):
     """``dx`` of conv2d from (input_sizes, filter, out_backprop); also conv2d_transpose."""
 

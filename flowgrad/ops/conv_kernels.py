@@ -18,7 +18,7 @@ Speed strategy (time the reference workload with ``python flowgrad/ops/conv_kern
 
 from __future__ import annotations
 
-from typing import Iterator, Sequence, Union
+from typing import Iterator, Optional, Sequence, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -221,7 +221,8 @@ def _geometry(x_shape: Sequence[int], w_shape: Sequence[int], strides: tuple[int
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
-                   padding: Padding = "SAME") -> np.ndarray:
+                   padding: Padding = "SAME", bias: Optional[np.ndarray] = None,
+                   relu: bool = False) -> np.ndarray:
     """2-D cross-correlation, like ``tf.nn.conv2d`` (NHWC, dilation 1).
 
     Args:
@@ -229,6 +230,8 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
         w: Filter ``[KH, KW, C, O]``.
         strides: ``sh``/``(sh, sw)``/``[1, sh, sw, 1]``.
         padding: ``"SAME"``, ``"VALID"``, ``[[t, b], [l, r]]`` or TF's 4-row explicit form.
+        bias: Optional ``[O]`` added to the result (the executor's fused conv + bias).
+        relu: Then ``max(., 0)``. Same bits as separate ``add`` and ``maximum`` calls.
 
     Returns:
         ``y`` of shape ``[N, OH, OW, O]`` in the common floating dtype of ``x`` and ``w``.
@@ -241,9 +244,11 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
     w2 = w.reshape(kh * kw * c, o)
     if kh == kw == 1 and pads == ((0, 0), (0, 0)):
         # 1x1 filter: a plain GEMM over (strided) pixels, no im2col at all.
-        return np.matmul(x[:, ::sh, ::sw].reshape(-1, c), w2).reshape(n, oh, ow, o)
-    if native.usable(x, w):
-        return native.conv2d_forward(x, w, _geometry(x.shape, w.shape, (sh, sw), pads, oh, ow))
+        y = np.matmul(x[:, ::sh, ::sw].reshape(-1, c), w2).reshape(n, oh, ow, o)
+        return _epilogue(y, bias, relu)
+    if native.usable(x, w) and (bias is None or np.asarray(bias).dtype == dtype):
+        return native.conv2d_forward(x, w, _geometry(x.shape, w.shape, (sh, sw), pads, oh, ow),
+                                     bias, relu)
     y = np.empty((n, oh, ow, o), dtype)
 
     def part(p: slice) -> None:
@@ -251,6 +256,14 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
         for sl, col in _im2col_chunks(x[p], pads, kh, kw, sh, sw, oh, ow):
             np.matmul(col, w2, out=yp[sl].reshape(-1, o))
     parallel.run(part, parallel.split(n, 2.0 * y.size * w2.shape[0]))
+    return _epilogue(y, bias, relu)
+
+
+def _epilogue(y: np.ndarray, bias: Optional[np.ndarray], relu: bool) -> np.ndarray:
+    if bias is not None:
+        np.add(y, bias, out=y)
+    if relu:
+        np.maximum(y, 0, out=y)
     return y
 
 

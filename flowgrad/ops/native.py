@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ctypes
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -38,6 +38,7 @@ if _lib is not None:
                 _lib.fg_conv2d_backward_input):
         _fn.argtypes = _ARGS
         _fn.restype = ctypes.c_int
+    _lib.fg_conv2d_forward.argtypes = _ARGS + [ctypes.c_void_p, ctypes.c_int]  # bias, relu
 
 
 class _Switch:
@@ -64,11 +65,12 @@ def disabled() -> Iterator[None]:
         _Switch.on = saved
 
 
-def _call(fn, a: np.ndarray, b: np.ndarray, out: np.ndarray, geometry: tuple) -> None:
+def _call(fn, a: np.ndarray, b: np.ndarray, out: np.ndarray, geometry: tuple,
+          *extra) -> None:
     # The C code indexes raw memory: every operand must be C-contiguous float32.
     a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     assert out.flags.c_contiguous and a.dtype == b.dtype == out.dtype == np.float32
-    if fn(a.ctypes.data, b.ctypes.data, out.ctypes.data, *geometry) != 0:
+    if fn(a.ctypes.data, b.ctypes.data, out.ctypes.data, *geometry, *extra) != 0:
         raise MemoryError("%s: out of memory for its scratch grid" % fn.__name__)
 
 
@@ -77,17 +79,23 @@ def _flops(geometry: tuple) -> float:
     return 2.0 * n * oh * ow * kh * kw * c * o
 
 
-def conv2d_forward(x: np.ndarray, w: np.ndarray, geometry: tuple) -> np.ndarray:
-    """The convolution of ``x`` with ``w``, batch parts on every core.
+def conv2d_forward(x: np.ndarray, w: np.ndarray, geometry: tuple,
+                   bias: Optional[np.ndarray] = None, relu: bool = False) -> np.ndarray:
+    """The convolution of ``x`` with ``w`` (plus ``bias``, then ``relu``), batch parts on
+    every core.
 
     ``geometry`` is ``(n, h, w, c, kh, kw, o, sh, sw, pad_top, pad_left, oh, ow)``; bottom
     and right padding follow from the output size.
     """
     n, o, oh, ow = geometry[0], geometry[6], geometry[11], geometry[12]
     y = np.empty((n, oh, ow, o), np.float32)
+    if bias is not None:
+        bias = np.ascontiguousarray(bias, np.float32).reshape(o)
+    epilogue = (None if bias is None else bias.ctypes.data, int(relu))
 
     def part(p: slice) -> None:
-        _call(_lib.fg_conv2d_forward, x[p], w, y[p], (p.stop - p.start,) + geometry[1:])
+        _call(_lib.fg_conv2d_forward, x[p], w, y[p], (p.stop - p.start,) + geometry[1:],
+              *epilogue)
     parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
     return y
 
