@@ -67,12 +67,15 @@ static void to_grid(const float *x, int m, float *P, const Geom *g)
     for (int n = 0; n < m; n++)
         for (int h = 0; h < g->H; h++) {
             int py = h + g->pt;
-            for (int w = 0; w < g->W; w++) {
-                int px = w + g->pl;
-                size_t base = (size_t)((py % g->sh) * g->sw + px % g->sw) * g->plane
-                              + n * G + (size_t)(py / g->sh) * g->wq + px / g->sw;
-                const float *src = x + (((size_t)n * g->H + h) * g->W + w) * g->C;
-                for (int c = 0; c < g->C; c++) P[(size_t)c * nph * g->plane + base] = src[c];
+            float *row = P + (size_t)(py % g->sh) * g->sw * g->plane + n * G
+                         + (size_t)(py / g->sh) * g->wq;
+            const float *src = x + ((size_t)n * g->H + h) * g->W * g->C;
+            /* column phase and index advance without a division per pixel */
+            int pj = g->pl % g->sw, bx = g->pl / g->sw;
+            for (int w = 0; w < g->W; w++, src += g->C) {
+                float *dst = row + (size_t)pj * g->plane + bx;
+                for (int c = 0; c < g->C; c++) dst[(size_t)c * nph * g->plane] = src[c];
+                if (++pj == g->sw) { pj = 0; bx++; }
             }
         }
 }
@@ -94,47 +97,53 @@ CLONES int fg_conv2d_forward(const float *x, const float *w, float *y, int N, in
 {
     Geom g;
     geom(&g, H, W, C, KH, KW, O, sh, sw, pt, pl, OH, OW, 1);
+    int L = OH * g.wq, K = KH * KW * C, Op = (O + OB - 1) / OB * OB;
     float *P = malloc(sizeof(float) * (size_t)C * sh * sw * g.plane);
-    if (!P) return -1;
-    int L = OH * g.wq;
+    float *wp = calloc((size_t)K * Op + Op, sizeof(float)); /* [K, Op] then the bias [Op] */
+    size_t *off = malloc(sizeof(size_t) * (size_t)K);
+    if (!P || !wp || !off) { free(P); free(wp); free(off); return -1; }
+    /* per-call tables: tap offsets (integer division is slow in the inner loop), weights
+     * and bias padded to whole register blocks */
+    for (int i = 0; i < KH; i++)
+        for (int j = 0; j < KW; j++)
+            for (int c = 0; c < C; c++) off[(i * KW + j) * C + c] = tap_offset(&g, i, j, c);
+    for (int k = 0; k < K; k++) memcpy(wp + (size_t)k * Op, w + (size_t)k * O, sizeof(float) * O);
+    float *bp = wp + (size_t)K * Op;
+    if (bias) memcpy(bp, bias, sizeof(float) * O);
     for (int n = 0; n < N; n++) {
         float *yn = y + (size_t)n * OH * OW * O;
         to_grid(x + (size_t)n * H * W * C, 1, P, &g);
         for (int o0 = 0; o0 < O; o0 += OB) {
+            int nb = O - o0 < OB ? O - o0 : OB;
             for (int t0 = 0; t0 < L; t0 += TB) {
                 vf acc[OB][TV];
                 for (int b = 0; b < OB; b++)
                     for (int u = 0; u < TV; u++) acc[b][u] = (vf){0};
-                for (int i = 0; i < KH; i++)
-                    for (int j = 0; j < KW; j++) {
-                        const float *wk = w + (size_t)(i * KW + j) * C * O + o0;
-                        for (int c = 0; c < C; c++) {
-                            const float *s = P + tap_offset(&g, i, j, c) + t0;
-                            vf sv[TV];
-                            for (int u = 0; u < TV; u++) sv[u] = *(const vfu *)(s + u * VB);
-                            for (int b = 0; b < OB; b++) {
-                                float wb = o0 + b < O ? wk[(size_t)c * O + b] : 0.f;
-                                for (int u = 0; u < TV; u++) acc[b][u] += wb * sv[u];
-                            }
-                        }
-                    }
+                for (int k = 0; k < K; k++) {
+                    const float *s = P + off[k] + t0, *wk = wp + (size_t)k * Op + o0;
+                    vf sv[TV];
+                    for (int u = 0; u < TV; u++) sv[u] = *(const vfu *)(s + u * VB);
+                    for (int b = 0; b < OB; b++)
+                        for (int u = 0; u < TV; u++) acc[b][u] += wk[b] * sv[u];
+                }
                 float out[OB][TB];
                 memcpy(out, acc, sizeof(out));
-                int tend = t0 + TB < L ? t0 + TB : L;
-                for (int t = t0; t < tend; t++) {
-                    int oy = t / g.wq, ox = t % g.wq;
-                    if (ox >= OW) continue;
-                    float *dst = yn + ((size_t)oy * OW + ox) * O + o0;
-                    for (int b = 0; b < OB && o0 + b < O; b++) {
-                        float v = out[b][t - t0];
-                        if (bias) v += bias[o0 + b];
-                        dst[b] = relu && v < 0.f ? 0.f : v;
+                int tend = t0 + TB < L ? t0 + TB : L, oy = t0 / g.wq, ox = t0 % g.wq;
+                for (int t = 0; t < tend - t0; t++) {
+                    if (ox < OW) {
+                        float *dst = yn + ((size_t)oy * OW + ox) * O + o0;
+                        for (int b = 0; b < nb; b++) {
+                            float v = out[b][t];
+                            if (bias) v += bp[o0 + b];
+                            dst[b] = relu && v < 0.f ? 0.f : v;
+                        }
                     }
+                    if (++ox == g.wq) { ox = 0; oy++; }
                 }
             }
         }
     }
-    free(P);
+    free(P); free(wp); free(off);
     return 0;
 }
 
@@ -159,7 +168,8 @@ CLONES int fg_conv2d_backward_filter(const float *x, const float *dy, float *dw,
     size_t LV = (nb * G + VB - 1) / VB * VB;
     int K = KH * KW * C, Kp = (K + KB - 1) / KB * KB, Op = (O + OB - 1) / OB * OB;
     float *P = malloc(sizeof(float) * (size_t)C * sh * sw * g.plane);
-    float *D = malloc(sizeof(float) * (size_t)Op * LV); /* dy on the grid, [Op, LV] */
+    /* dy on the grid, [Op, LV]; 64-byte rows keep its vector loads within cache lines */
+    float *D = aligned_alloc(64, sizeof(float) * (size_t)Op * LV);
     float *V = calloc((size_t)Kp * Op * VB, sizeof(float));
     size_t *off = malloc(sizeof(size_t) * (size_t)Kp);
     if (!P || !D || !V || !off) { free(P); free(D); free(V); free(off); return -1; }
@@ -221,10 +231,15 @@ CLONES int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, 
     Geom g; /* only for the phase grid size hq x wq of the padded input */
     geom(&g, H, W, C, KH, KW, O, sh, sw, pt, pl, OH, OW, 1);
     int A = (KH + sh - 1) / sh, B = (KW + sw - 1) / sw;
-    int Wg = g.wq + B - 1, L = g.hq * Wg;
+    int Wg = g.wq + B - 1, L = g.hq * Wg, Cp = (C + OB - 1) / OB * OB;
     size_t plane = (size_t)(g.hq + A - 1) * Wg + Wg + TB;
     float *D = malloc(sizeof(float) * (size_t)O * plane);
-    if (!D) return -1;
+    float *wt = calloc((size_t)KH * KW * O * Cp, sizeof(float)); /* [KH, KW, O, Cp] */
+    if (!D || !wt) { free(D); free(wt); return -1; }
+    for (int k = 0; k < KH * KW; k++)
+        for (int c = 0; c < C; c++)
+            for (int o = 0; o < O; o++)
+                wt[((size_t)k * O + o) * Cp + c] = w[((size_t)k * C + c) * O + o];
     for (int n = 0; n < N; n++) {
         const float *dyn = dy + (size_t)n * OH * OW * O;
         float *dxn = dx + (size_t)n * H * W * C;
@@ -240,41 +255,41 @@ CLONES int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, 
                 int a = pi < KH ? (KH - pi + sh - 1) / sh : 0;
                 int b = pj < KW ? (KW - pj + sw - 1) / sw : 0;
                 for (int c0 = 0; c0 < C; c0 += OB) {
+                    int nc = C - c0 < OB ? C - c0 : OB;
                     for (int t0 = 0; t0 < L; t0 += TB) {
                         vf acc[OB][TV];
                         for (int u = 0; u < OB; u++)
                             for (int v = 0; v < TV; v++) acc[u][v] = (vf){0};
                         for (int qi = 0; qi < a; qi++)
                             for (int qj = 0; qj < b; qj++) {
-                                const float *wk = w + ((size_t)(pi + sh * qi) * KW + pj
-                                                       + sw * qj) * C * O + (size_t)c0 * O;
+                                const float *wk = wt + ((size_t)(pi + sh * qi) * KW + pj
+                                                        + sw * qj) * O * Cp + c0;
                                 const float *s0 = D + (size_t)(A - 1 - qi) * Wg + B - 1 - qj
                                                   + t0;
-                                for (int o = 0; o < O; o++) {
+                                for (int o = 0; o < O; o++, wk += Cp) {
                                     vf sv[TV];
                                     for (int v = 0; v < TV; v++)
                                         sv[v] = *(const vfu *)(s0 + o * plane + v * VB);
-                                    for (int u = 0; u < OB; u++) {
-                                        float wb = c0 + u < C ? wk[(size_t)u * O + o] : 0.f;
-                                        for (int v = 0; v < TV; v++) acc[u][v] += wb * sv[v];
-                                    }
+                                    for (int u = 0; u < OB; u++)
+                                        for (int v = 0; v < TV; v++) acc[u][v] += wk[u] * sv[v];
                                 }
                             }
                         float out[OB][TB];
                         memcpy(out, acc, sizeof(out));
-                        int tend = t0 + TB < L ? t0 + TB : L;
-                        for (int t = t0; t < tend; t++) {
-                            int py = pi + sh * (t / Wg) - pt, px = pj + sw * (t % Wg) - pl;
-                            if (t % Wg >= g.wq || py < 0 || py >= H || px < 0 || px >= W)
-                                continue;
-                            float *dst = dxn + ((size_t)py * W + px) * C + c0;
-                            for (int u = 0; u < OB && c0 + u < C; u++) dst[u] = out[u][t - t0];
+                        int tend = t0 + TB < L ? t0 + TB : L, ay = t0 / Wg, bx = t0 % Wg;
+                        for (int t = 0; t < tend - t0; t++) {
+                            int py = pi + sh * ay - pt, px = pj + sw * bx - pl;
+                            if (bx < g.wq && py >= 0 && py < H && px >= 0 && px < W) {
+                                float *dst = dxn + ((size_t)py * W + px) * C + c0;
+                                for (int u = 0; u < nc; u++) dst[u] = out[u][t];
+                            }
+                            if (++bx == Wg) { bx = 0; ay++; }
                         }
                     }
                 }
             }
     }
-    free(D);
+    free(D); free(wt);
     return 0;
 }
 

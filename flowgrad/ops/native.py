@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from . import parallel
+from . import buffers, parallel
 
 try:
     from . import _native  # type: ignore[attr-defined]
@@ -88,7 +88,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, geometry: tuple,
     and right padding follow from the output size.
     """
     n, o, oh, ow = geometry[0], geometry[6], geometry[11], geometry[12]
-    y = np.empty((n, oh, ow, o), np.float32)
+    y = buffers.empty((n, oh, ow, o), np.float32)
     if bias is not None:
         bias = np.ascontiguousarray(bias, np.float32).reshape(o)
     epilogue = (None if bias is None else bias.ctypes.data, int(relu))
@@ -119,7 +119,7 @@ def conv2d_backward_filter(x: np.ndarray, dy: np.ndarray, geometry: tuple) -> np
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, geometry: tuple) -> np.ndarray:
     """The input gradient ``[n, h, w, c]`` (same ``geometry``), batch parts on every core."""
     n, h, wd, c = geometry[:4]
-    dx = np.empty((n, h, wd, c), np.float32)
+    dx = buffers.empty((n, h, wd, c), np.float32)
 
     def part(p: slice) -> None:
         _call(_lib.fg_conv2d_backward_input, dy[p], w, dx[p], (p.stop - p.start,) + geometry[1:])
