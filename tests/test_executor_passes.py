@@ -150,3 +150,40 @@ def test_conv_is_not_fused_when_its_result_is_read_elsewhere():
         executor.OPTIONS.update(saved)
     c, y = fetched(x)
     np.testing.assert_array_equal(y.numpy(), np.maximum(c.numpy() + 1, 0))
+
+
+def test_session_with_unknown_batch_fuses_and_trains_bit_exactly():
+    """With a [None, ...] placeholder the add's gradient reads the conv result's runtime
+    shape; fusion points that shape read at the fused result and keeps every bit."""
+    import flowgrad.compat.v1 as v1
+    rng = np.random.default_rng(5)
+    feed_x = rng.standard_normal((4, 10, 10, 2)).astype(np.float32)
+    w0 = rng.standard_normal((3, 3, 2, 5)).astype(np.float32) * 0.3
+
+    def train(fuse):
+        saved = dict(executor.OPTIONS)
+        executor.OPTIONS["fuse"] = fuse
+        try:
+            g = v1.Graph()
+            with g.as_default():
+                x = v1.placeholder(v1.float32, [None, 10, 10, 2])
+                w = v1.Variable(w0)
+                b = v1.Variable(np.full(5, 0.1, np.float32))
+                h = v1.nn.relu(v1.nn.conv2d(x, w, strides=[1, 2, 2, 1], padding="SAME") + b)
+                loss = v1.reduce_mean(v1.square(h - 1.0))
+                step = v1.train.AdamOptimizer(0.05).minimize(loss)
+                with v1.Session(graph=g) as sess:
+                    sess.run(v1.global_variables_initializer())
+                    losses = [sess.run([step, loss], {x: feed_x})[1] for _ in range(4)]
+                    kernels = [s.kernel.name for p in sess._plans.values()
+                               for s in p.ir.steps]
+                    return losses, sess.run(w), kernels
+        finally:
+            executor.OPTIONS.update(saved)
+
+    fused_losses, fused_w, kernels = train(True)
+    plain_losses, plain_w, plain_kernels = train(False)
+    assert "FusedConv2D" in kernels and "FusedConv2D" not in plain_kernels
+    np.testing.assert_array_equal(fused_losses, plain_losses)
+    np.testing.assert_array_equal(fused_w, plain_w)
+    assert fused_losses[-1] < fused_losses[0]

@@ -258,34 +258,46 @@ def plan_inplace(ir: IR) -> None:
                 break
 
 
+# (kernel, input position) pairs that read only the shape of that input.
+SHAPE_ONLY = frozenset((("SumToShape", 1), ("BroadcastLike", 1), ("ReshapeLike", 1),
+                        ("ExpandReduced", 1), ("Shape", 0)))
+
+
 def fuse_conv_bias_relu(ir: IR) -> None:
     """``Conv2D -> AddV2(bias) [-> Relu]`` becomes one ``FusedConv2D`` step.
 
-    Fused when the convolution's and the sum's results have no other reader and are not
-    fetched, the bias is ``[channels]`` of the same dtype, and the sum has the convolution's
-    static shape. The fused step takes the place of the last step it replaces (the bias may
-    be read after the convolution ran). Its result has the same bits (conv_kernels).
+    Fused when the convolution's and the sum's results are not fetched and have no other
+    reader of their values, the bias is ``[channels]`` of the same dtype, and the sum has
+    the convolution's static shape. Readers of only their shapes (the gradients of a
+    broadcasting add when the batch size is unknown) read the fused result instead, which
+    has the same shape; they must come later. The fused step takes the place of the last
+    step it replaces (the bias may be read after the convolution ran). Its result has the
+    same bits (conv_kernels).
     """
     from ..ops.conv import Conv2D, FusedConv2D
-    producer, uses = {}, {}
+    producer, readers = {}, {}
     for i, s in enumerate(ir.steps):
-        for v in s.ins:
-            uses[v] = uses.get(v, 0) + 1
+        for p, v in enumerate(s.ins):
+            readers.setdefault(v, []).append((i, p))
         for v in s.outs:
             producer[v] = i
     fetched = set(ir.fetches)
 
-    def private(v):  # one reader, not fetched
-        return uses.get(v) == 1 and v not in fetched
+    def split_readers(v):
+        """(the one step reading ``v``'s value or None, the readers of its shape)."""
+        shape_only = [(i, p) for i, p in readers.get(v, ())
+                      if (ir.steps[i].kernel.name, p) in SHAPE_ONLY]
+        value = [i for i, p in readers.get(v, ()) if (i, p) not in shape_only]
+        return (value[0] if len(value) == 1 and v not in fetched else None), shape_only
 
-    readers = {v: i for i, s in enumerate(ir.steps) for v in s.ins if private(v)}
     fused, gone = {}, set()
     for i, s in enumerate(ir.steps):
         if s.kernel.name != "AddV2":
             continue
         for k in (0, 1):
             j = producer.get(s.ins[k])
-            if j is None or type(ir.steps[j].kernel) is not Conv2D or not private(s.ins[k]):
+            reader, shape_readers = split_readers(s.ins[k])
+            if j is None or type(ir.steps[j].kernel) is not Conv2D or reader != i:
                 continue
             conv_out, bias = ir.steps[j].op.outputs[0], s.op.inputs[1 - k]
             dims = _dims(conv_out)
@@ -293,14 +305,19 @@ def fuse_conv_bias_relu(ir: IR) -> None:
                     or _dims(bias) != dims[-1:] or _dims(s.op.outputs[0]) != dims:
                 continue
             last, relu = i, False
-            r = readers.get(s.outs[0]) if private(s.outs[0]) else None
-            if r is not None and ir.steps[r].kernel.name == "Relu":
+            r, sum_shape_readers = split_readers(s.outs[0])
+            if r is not None and ir.steps[r].kernel.name == "Relu" \
+                    and all(x > r for x, _ in sum_shape_readers):
                 last, relu = r, True
+                shape_readers = shape_readers + sum_shape_readers
+            if any(x < last for x, _ in shape_readers):
+                continue
+            out = ir.steps[last].outs
+            for x, p in shape_readers:
+                ir.steps[x].ins[p] = out[0]
             conv = ir.steps[j]
-            step = Step(FusedConv2D(conv.kernel.strides, conv.kernel.padding, relu),
-                        [conv.ins[0], conv.ins[1], s.ins[1 - k]], ir.steps[last].outs,
-                        ir.steps[last].op)
-            fused[last] = step
+            fused[last] = Step(FusedConv2D(conv.kernel.strides, conv.kernel.padding, relu),
+                               [conv.ins[0], conv.ins[1], s.ins[1 - k]], out, ir.steps[last].op)
             gone.update((j, i, last))
             break
     if fused:
