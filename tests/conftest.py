@@ -15,6 +15,8 @@ def pytest_addoption(parser):
     parser.addoption("--flowgrad-passes-off", default="",
                      help="comma-separated executor passes to switch off (or 'all'), to check "
                           "that results do not depend on graph optimizations")
+    parser.addoption("--flowgrad-native-off", action="store_true",
+                     help="run every convolution on the NumPy kernels, not the compiled ones")
 
 
 def pytest_configure(config):
@@ -26,6 +28,9 @@ def pytest_configure(config):
             raise pytest.UsageError("unknown pass %r; known: %s" % (name,
                                                                     sorted(executor.OPTIONS)))
         executor.OPTIONS[name] = False
+    if config.getoption("--flowgrad-native-off"):
+        from flowgrad.ops import native
+        native._Switch.on = False
 
 
 @pytest.fixture(autouse=True)

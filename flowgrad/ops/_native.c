@@ -28,7 +28,7 @@
 #define TV 2  /* forward: vectors of grid positions per register block */
 #define TB (TV * VB)
 #define OB 6  /* output channels per register block (6, 12 and 24 are the talk's counts) */
-#define KB 3  /* filter-gradient taps per register block */
+#define KB 4  /* filter-gradient taps per register block */
 
 /* GCC/Clang vector extensions: the compiler keeps small arrays of these in registers;
  * "aligned(4)" makes loads from any float address legal. */

@@ -19,6 +19,12 @@ from test_conv_kernels import CONV_CASES, naive_conv
 needs_native = pytest.mark.skipif(not native.built(), reason="flowgrad/ops/_native.c was not "
                                   "compiled (no C compiler at install time)")
 
+@pytest.fixture(autouse=True)
+def _native_on(monkeypatch):
+    """These tests are about the compiled kernels, also under --flowgrad-native-off."""
+    monkeypatch.setattr(native._Switch, "on", True)
+
+
 NATIVE_CASES = CONV_CASES + [  # the talk's three layers, and padding that is only on one side
     ((3, 28, 28, 1), (6, 6, 1, 6), (1, 1), "SAME"),
     ((3, 28, 28, 6), (5, 5, 6, 12), (2, 2), "SAME"),
