@@ -6,4 +6,4 @@ the install still succeeds and flowgrad runs its NumPy kernels (flowgrad/ops/nat
 from setuptools import Extension, setup
 
 setup(ext_modules=[Extension("flowgrad.ops._native", ["flowgrad/ops/_native.c"],
-                             extra_compile_args=["-O3"], optional=True)])
+                             extra_compile_args=["-O3", "-fno-math-errno"], optional=True)])

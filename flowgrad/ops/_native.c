@@ -15,6 +15,8 @@
  * depend on threads: callers split batches themselves (flowgrad/ops/parallel.py).
  */
 #include <Python.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +294,52 @@ CLONES int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, 
     free(D); free(wt);
     return 0;
 }
+
+/* Adam's elementwise update for float32 in one pass (training.py's ApplyAdam):
+ * m1 = (g - m) * omb1 + m; v1 = (g * g - v) * omb2 + v; flushed to zero where subnormal
+ * when flush is set; var1 = var - m1 * alpha / (sqrt(v1) + eps). Every operation rounds to
+ * float32 in NumPy's order and nothing is contracted into an FMA, so the results are the
+ * NumPy kernel's bits (tests/test_optimizers.py compares them). setup.py compiles with
+ * -fno-math-errno, without which sqrtf (errno on negative input) blocks vectorisation. */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+static inline __attribute__((always_inline)) void adam_loop(
+    const float *restrict g, const float *restrict m, const float *restrict v,
+    const float *restrict var, float *restrict m1, float *restrict v1,
+    float *restrict var1, long n, float omb1, float omb2, float alpha, float eps,
+    const int flush)
+{
+    for (long i = 0; i < n; i++) {
+        float a = g[i] - m[i], b = g[i] * g[i];
+        a = a * omb1;
+        b = b - v[i];
+        a = a + m[i];
+        b = b * omb2;
+        b = b + v[i];
+        if (flush) {
+            a = fabsf(a) < FLT_MIN ? 0.f : a;
+            b = fabsf(b) < FLT_MIN ? 0.f : b;
+        }
+        float d = sqrtf(b);
+        d = d + eps;
+        float s = a * alpha;
+        s = s / d;
+        m1[i] = a;
+        v1[i] = b;
+        var1[i] = var[i] - s;
+    }
+}
+
+CLONES void fg_adam_update(const float *g, const float *m, const float *v, const float *var,
+                           float *m1, float *v1, float *var1, long n, float omb1, float omb2,
+                           float alpha, float eps, int flush)
+{
+    if (flush)
+        adam_loop(g, m, v, var, m1, v1, var1, n, omb1, omb2, alpha, eps, 1);
+    else
+        adam_loop(g, m, v, var, m1, v1, var1, n, omb1, omb2, alpha, eps, 0);
+}
+#pragma GCC pop_options
 
 static struct PyModuleDef native_module = {
     PyModuleDef_HEAD_INIT, "_native",

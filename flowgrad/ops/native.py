@@ -39,6 +39,9 @@ if _lib is not None:
         _fn.argtypes = _ARGS
         _fn.restype = ctypes.c_int
     _lib.fg_conv2d_forward.argtypes = _ARGS + [ctypes.c_void_p, ctypes.c_int]  # bias, relu
+    _lib.fg_adam_update.argtypes = [ctypes.c_void_p] * 7 + [ctypes.c_long] + \
+        [ctypes.c_float] * 4 + [ctypes.c_int]
+    _lib.fg_adam_update.restype = None
 
 
 class _Switch:
@@ -125,3 +128,15 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, geometry: tuple) -> np.
         _call(_lib.fg_conv2d_backward_input, dy[p], w, dx[p], (p.stop - p.start,) + geometry[1:])
     parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
     return dx
+
+
+def adam_update(grad: np.ndarray, m: np.ndarray, v: np.ndarray, var: np.ndarray,
+                one_minus_b1: float, one_minus_b2: float, alpha: float, epsilon: float,
+                flush: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Adam's new ``(m, v, var)`` for float32 in one pass, with the NumPy kernel's bits
+    (``training.ApplyAdam``); the inputs are left unchanged."""
+    ins = [np.ascontiguousarray(a) for a in (grad, m, v, var)]
+    outs = [np.empty(var.shape, np.float32) for _ in range(3)]
+    _lib.fg_adam_update(*(a.ctypes.data for a in ins + outs), var.size, one_minus_b1,
+                        one_minus_b2, alpha, epsilon, int(flush))
+    return outs[0], outs[1], outs[2]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import TensorShape
+from . import native
 from .base import Op
 from .state import _stores
 
@@ -47,6 +48,20 @@ class ApplyAdam(Op):
     def forward(self, grad, alpha):
         store = _stores[-1]
         var, m, v = store.read(self.var), store.read(self.m), store.read(self.v)
+        self._calls += 1
+        flush = self._calls % _FLUSH_EVERY == 0
+        if native.usable(grad, m, v, var) and grad.shape == var.shape:
+            new_m, new_v, new_var = native.adam_update(
+                grad, m, v, var, self.one_minus_b1, self.one_minus_b2,
+                alpha.astype(var.dtype, copy=False), self.epsilon, flush)
+        else:
+            new_m, new_v, new_var = self._numpy(grad, alpha, var, m, v, flush)
+        store.write(self.m, new_m)
+        store.write(self.v, new_v)
+        store.write(self.var, new_var)
+        return new_var
+
+    def _numpy(self, grad, alpha, var, m, v, flush):
         new_m = grad - m
         new_m *= self.one_minus_b1
         new_m += m
@@ -54,19 +69,14 @@ class ApplyAdam(Op):
         new_v -= v
         new_v *= self.one_minus_b2
         new_v += v
-        self._calls += 1
-        if self._calls % _FLUSH_EVERY == 0:
+        if flush:
             _flush_denormals(new_m)
             _flush_denormals(new_v)
         denom = np.sqrt(new_v)
         denom += self.epsilon
         step = new_m * alpha.astype(var.dtype, copy=False)
         step /= denom
-        new_var = var - step
-        store.write(self.m, new_m)
-        store.write(self.v, new_v)
-        store.write(self.var, new_var)
-        return new_var
+        return new_m, new_v, var - step
 
     def infer(self, grad, alpha):
         return [(TensorShape(self.var.shape), self.var.dtype)]
