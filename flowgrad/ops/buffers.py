@@ -21,6 +21,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 import threading
 from typing import Sequence
@@ -39,7 +41,7 @@ def empty(shape: Sequence[int], dtype) -> np.ndarray:
     """Like ``np.empty(shape, dtype)``; large arrays may be memory this pool reused."""
     dtype = np.dtype(dtype)
     shape = tuple(int(d) for d in shape)
-    if dtype.itemsize * int(np.prod(shape)) < MIN_BYTES:
+    if dtype.itemsize * math.prod(shape) < MIN_BYTES:
         return np.empty(shape, dtype)
     key = (shape, dtype.str)
     with _lock:  # checking and handing out must not interleave between threads
@@ -56,6 +58,15 @@ def empty(shape: Sequence[int], dtype) -> np.ndarray:
         if len(held) < _PER_KEY:
             held.append(a)
         return a
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # another thread of the parent may have held it at fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def clear() -> None:

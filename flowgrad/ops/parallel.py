@@ -96,6 +96,18 @@ def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list
             _blas_exit()
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's threads: start over (a pool whose threads
+    are gone would take work and never run it; a lock held by one of them never opens)."""
+    _Workers.pool = None
+    _Workers.lock = threading.Lock()
+    _Workers.depth = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def _pool() -> ThreadPoolExecutor:
     with _Workers.lock:
         if _Workers.pool is None:

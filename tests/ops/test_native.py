@@ -180,3 +180,32 @@ def test_native_kernels_stay_in_bounds_under_valgrind(tmp_path):
             if ("Invalid " in line or "uninitialised" in line)
             and "fg_conv2d" in "\n".join(lines[i + 1:i + 4])]
     assert not ours, "\n\n".join(ours[:3])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork (POSIX)")
+def test_a_forked_child_still_splits_work():
+    """The parent's worker threads do not survive fork(); the child must start its own
+    (a stale pool would accept the parts and never run them)."""
+    import os
+    x, w, r = _case((48, 28, 28, 6), (5, 5, 6, 12), (2, 2), "SAME")
+    before = ck.conv2d_forward(x, w, 2, "SAME")  # the parent's pool now exists
+    parallel.run(lambda p: None, [slice(0, 1), slice(1, 2)], blas=False)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: split work again, report whether it matches
+        ok = False
+        try:
+            parallel.run(lambda p: None, [slice(0, 1), slice(1, 2)], blas=False)
+            ok = bool(np.array_equal(ck.conv2d_forward(x, w, 2, "SAME"), before))
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    import select
+    ready, _, _ = select.select([read], [], [], 30)
+    result = os.read(read, 1) if ready else b"timeout"
+    if not ready:  # the child hangs: do not hang the suite with it
+        import signal
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert result == b"1"
