@@ -4,7 +4,7 @@ flowgrad implements TensorFlow's programming model, so its benchmark code is the
 program as TensorFlow's (tfstyle.py) run with ``flowgrad`` in place of ``tensorflow``:
 identical shapes, initial parameters, optimizers and step structure by construction.
 Variants: TF1-style ``Session.run(train)`` and TF2-style ``@flowgrad.function`` steps
-(no XLA variant: flowgrad has no compiler).
+(no separate jit_compile variant: the graph executor and its compiled kernels are always on).
 
 Every function here has the signature of the other impl_*.py modules.  When the
 flowgrad API a variant needs is missing (flowgrad is being written), the variant raises
