@@ -1,10 +1,14 @@
-"""Pure-NumPy 2-D convolution and pooling kernels (NHWC), with TensorFlow's padding semantics.
+"""NumPy 2-D convolution and pooling kernels (NHWC), with TensorFlow's padding semantics.
+
+float32 convolutions go to the compiled kernels of ``native.py`` when the install built them
+(about 3x faster); these NumPy kernels run every other dtype, and everything without them.
+Batches big enough are cut into parts that run on every core (``parallel.py``).
 
 Every function takes and returns plain ``np.ndarray`` objects, keeps the floating dtype of its
 inputs (float32 stays float32) and returns C-contiguous results. Filters use TensorFlow's layout
 ``[KH, KW, C_in, C_out]``; convolution is cross-correlation, as in ``tf.nn.conv2d``.
 
-Speed strategy (time the reference workload with ``python flowgrad/ops/conv_kernels.py``):
+Speed strategy (time the reference workload with ``python -m flowgrad.ops.conv_kernels``):
 
 * forward and filter gradient: im2col built from strided views of the padded input, then one
   BLAS GEMM per batch chunk. Chunks keep scratch buffers near cache size and reused; one huge
@@ -552,7 +556,7 @@ def avg_pool2d_backward(dy: np.ndarray, x_shape: Sequence[int], ksize: IntPair,
     return dx
 
 
-if __name__ == "__main__":  # Reference timing: python flowgrad/ops/conv_kernels.py
+if __name__ == "__main__":  # Reference timing: python -m flowgrad.ops.conv_kernels
     import timeit
 
     # The CNN of "TensorFlow and deep learning without a PhD": batch 100, SAME padding.

@@ -1,4 +1,5 @@
-"""The compiled float32 convolution kernels of ``_native.c``, when the install built them.
+"""The compiled float32 kernels of ``_native.c`` (convolutions, Adam's update), when the
+install built them.
 
 ``pip install`` compiles ``flowgrad/ops/_native.c`` when a C compiler is present (setup.py
 marks the extension optional, so an install without one still succeeds); without it every
