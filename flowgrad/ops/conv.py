@@ -1,4 +1,5 @@
-"""2-D convolution and pooling primitives (NHWC) over the NumPy kernels in ``conv_kernels``.
+"""2-D convolution and pooling primitives (NHWC) over the kernels in ``conv_kernels`` and
+``pool_kernels``.
 
 The gradients are primitives too: ``Conv2DBackpropInput`` and ``Conv2DBackpropFilter`` are
 linear in each argument, and their own gradients are convolutions of the right arguments
@@ -19,6 +20,7 @@ from .. import dtypes as _dt
 from ..errors import InvalidArgumentError, UnimplementedError
 from ..tensor import Tensor, TensorShape
 from . import conv_kernels as _k
+from . import pool_kernels as _pk
 from .base import Op, apply, constant, convert_to_tensor
 
 
@@ -223,7 +225,7 @@ class MaxPool(_Pool):
     name = "MaxPool"
 
     def forward(self, x):
-        return _k.max_pool2d_forward(x, self.ksize, self.strides, self.padding)
+        return _pk.max_pool2d_forward(x, self.ksize, self.strides, self.padding)
 
     def infer(self, x):
         return [(self._infer_pool(x), x.dtype)]
@@ -238,7 +240,7 @@ class MaxPoolGrad(_Pool):
     name = "MaxPoolGrad"
 
     def forward(self, x, y, dy):
-        return _k.max_pool2d_backward(x, y, dy, self.ksize, self.strides, self.padding)
+        return _pk.max_pool2d_backward(x, y, dy, self.ksize, self.strides, self.padding)
 
     def infer(self, x, y, dy):
         return [(x.shape, dy.dtype)]
@@ -295,7 +297,7 @@ class AvgPool(_Pool):
     name = "AvgPool"
 
     def forward(self, x):
-        return _k.avg_pool2d_forward(x, self.ksize, self.strides, self.padding)
+        return _pk.avg_pool2d_forward(x, self.ksize, self.strides, self.padding)
 
     def infer(self, x):
         return [(self._infer_pool(x), x.dtype)]
@@ -311,7 +313,7 @@ class AvgPoolGrad(_Pool):
     name = "AvgPoolGrad"
 
     def forward(self, sizes, dy):
-        return _k.avg_pool2d_backward(dy, tuple(int(d) for d in sizes), self.ksize,
+        return _pk.avg_pool2d_backward(dy, tuple(int(d) for d in sizes), self.ksize,
                                       self.strides, self.padding)
 
     def infer(self, sizes, dy):

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from flowgrad.ops import conv_kernels as ck, native
+from flowgrad.ops import conv_kernels as ck, native, pool_kernels as pk
 
 
 def _pads(size, k, s, padding):
@@ -97,7 +97,7 @@ def test_output_shapes():
     assert ck.conv_output_shape((2, 28, 27, 1), (5, 5, 1, 4), (2, 3), "SAME") == (2, 14, 9, 4)
     assert ck.conv_output_shape((1, 5, 5, 1), (3, 3, 1, 1), [1, 2, 2, 1],
                                 [[0, 0], [1, 1], [0, 2], [0, 0]]) == (1, 3, 3, 1)
-    assert ck.pool_output_shape((3, 7, 8, 2), 2, 2, "SAME") == (3, 4, 4, 2)
+    assert pk.pool_output_shape((3, 7, 8, 2), 2, 2, "SAME") == (3, 4, 4, 2)
 
 
 CONV_CASES = [  # x shape, w shape, strides, padding
@@ -192,7 +192,7 @@ def test_tf_style_arguments_and_dtype_promotion():
     assert yi.dtype == np.float64  # int64 with float32 promotes like NumPy does
     np.testing.assert_allclose(yi, naive_conv(xi, w.astype(np.float32), (1, 1), "VALID"),
                                rtol=1e-12)
-    assert ck.max_pool2d_forward(x.astype(np.float32), [1, 2, 2, 1], [1, 2, 2, 1]).dtype == \
+    assert pk.max_pool2d_forward(x.astype(np.float32), [1, 2, 2, 1], [1, 2, 2, 1]).dtype == \
         np.float32
 
 
@@ -226,7 +226,7 @@ POOL_CASES = [  # x shape, ksize, strides, padding
 def pool_budget(request, monkeypatch):
     """Runs a pooling test both in one batch chunk and with one image per chunk."""
     if request.param == "per_image_chunks":
-        monkeypatch.setattr(ck, "_POOL_BYTES", 1)
+        monkeypatch.setattr(pk, "_POOL_BYTES", 1)
 
 
 @pytest.mark.usefixtures("pool_budget")
@@ -234,14 +234,14 @@ def pool_budget(request, monkeypatch):
 def test_max_pool_matches_naive_with_ties(x_shape, k, s, padding):
     rng = np.random.default_rng(4)
     x = rng.integers(0, 3, size=x_shape).astype(np.float64)  # many ties
-    y = ck.max_pool2d_forward(x, k, s, padding)
+    y = pk.max_pool2d_forward(x, k, s, padding)
     ref, arg = naive_pool(x, k, s, padding, "max")
     np.testing.assert_array_equal(y, ref)
     dy = rng.standard_normal(y.shape)
     dx_ref = np.zeros(x_shape)
     for (b, p, q, ch), (r, col) in arg.items():
         dx_ref[b, r, col, ch] += dy[b, p, q, ch]
-    dx = ck.max_pool2d_backward(x, y, dy, k, s, padding)
+    dx = pk.max_pool2d_backward(x, y, dy, k, s, padding)
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
     assert dx.flags.c_contiguous and y.flags.c_contiguous
 
@@ -250,24 +250,24 @@ def test_max_pool_matches_naive_with_ties(x_shape, k, s, padding):
 def test_pool_gradients_match_finite_differences(x_shape, k, s, padding):
     rng = np.random.default_rng(5)
     x = rng.permutation(np.prod(x_shape)).reshape(x_shape) / 7.0  # distinct: no ties
-    r = rng.standard_normal(ck.pool_output_shape(x_shape, k, s, padding))
-    y = ck.max_pool2d_forward(x, k, s, padding)
+    r = rng.standard_normal(pk.pool_output_shape(x_shape, k, s, padding))
+    y = pk.max_pool2d_forward(x, k, s, padding)
     num = numeric_grad(lambda: float(np.sum(naive_pool(x, k, s, padding, "max")[0] * r)), x)
-    np.testing.assert_allclose(ck.max_pool2d_backward(x, y, r, k, s, padding), num, atol=1e-6)
+    np.testing.assert_allclose(pk.max_pool2d_backward(x, y, r, k, s, padding), num, atol=1e-6)
     num = numeric_grad(lambda: float(np.sum(naive_pool(x, k, s, padding, "avg")[0] * r)), x)
-    np.testing.assert_allclose(ck.avg_pool2d_backward(r, x_shape, k, s, padding), num, atol=1e-6)
+    np.testing.assert_allclose(pk.avg_pool2d_backward(r, x_shape, k, s, padding), num, atol=1e-6)
 
 
 @pytest.mark.usefixtures("pool_budget")
 @pytest.mark.parametrize("x_shape,k,s,padding", POOL_CASES)
 def test_avg_pool_matches_naive(x_shape, k, s, padding):
     x = np.random.default_rng(6).standard_normal(x_shape)
-    y = ck.avg_pool2d_forward(x, k, s, padding)
+    y = pk.avg_pool2d_forward(x, k, s, padding)
     np.testing.assert_allclose(y, naive_pool(x, k, s, padding, "avg")[0], rtol=1e-12)
     assert y.flags.c_contiguous
-    y32 = ck.avg_pool2d_forward(x.astype(np.float32), k, s, padding)
+    y32 = pk.avg_pool2d_forward(x.astype(np.float32), k, s, padding)
     assert y32.dtype == np.float32
-    dx32 = ck.avg_pool2d_backward(y32, x_shape, k, s, padding)
+    dx32 = pk.avg_pool2d_backward(y32, x_shape, k, s, padding)
     assert dx32.dtype == np.float32 and dx32.flags.c_contiguous
 
 
@@ -275,10 +275,10 @@ def test_avg_pool_same_divides_by_valid_count():
     # 3x3 input, 2x2 windows, stride 2, SAME: pads one row/column after, so the windows hold
     # 4, 2, 2 and 1 real cells. Summing ones and multiplying back recovers those counts.
     x = np.arange(1.0, 10.0).reshape(1, 3, 3, 1)
-    y = ck.avg_pool2d_forward(x, 2, 2, "SAME")
+    y = pk.avg_pool2d_forward(x, 2, 2, "SAME")
     np.testing.assert_allclose(y[0, :, :, 0], [[3.0, 4.5], [7.5, 9.0]])
-    np.testing.assert_allclose(ck.avg_pool2d_forward(np.ones((1, 5, 4, 2)), 3, 2, "SAME"), 1.0)
-    dx = ck.avg_pool2d_backward(np.ones((1, 2, 2, 1)), x.shape, 2, 2, "SAME")
+    np.testing.assert_allclose(pk.avg_pool2d_forward(np.ones((1, 5, 4, 2)), 3, 2, "SAME"), 1.0)
+    dx = pk.avg_pool2d_backward(np.ones((1, 2, 2, 1)), x.shape, 2, 2, "SAME")
     np.testing.assert_allclose(dx[0, :, :, 0], [[0.25, 0.25, 0.5], [0.25, 0.25, 0.5],
                                                 [0.5, 0.5, 1.0]])
 
@@ -286,20 +286,20 @@ def test_avg_pool_same_divides_by_valid_count():
 def test_max_pool_padding_never_wins():
     x = np.full((1, 3, 3, 1), -np.inf)
     x[0, 2, 2, 0] = -1e30
-    y = ck.max_pool2d_forward(x, 2, 2, "SAME")
+    y = pk.max_pool2d_forward(x, 2, 2, "SAME")
     assert y[0, 1, 1, 0] == -1e30 and y[0, 0, 0, 0] == -np.inf
     # A window of -inf cells next to padding: the gradient must land on a real cell.
-    dx = ck.max_pool2d_backward(x, y, np.ones_like(y), 2, 2, "SAME")
+    dx = pk.max_pool2d_backward(x, y, np.ones_like(y), 2, 2, "SAME")
     assert dx.sum() == 4.0 and dx[0, 2, 2, 0] == 1.0 and dx[0, 0, 2, 0] == 1.0
     xi = np.array([[-5, -7], [-9, -6]], np.int32).reshape(1, 2, 2, 1)
-    yi = ck.max_pool2d_forward(xi, 3, 1, "SAME")
+    yi = pk.max_pool2d_forward(xi, 3, 1, "SAME")
     assert yi.dtype == np.int32 and (yi == -5).all()
 
 
 def test_max_pool_ties_go_to_first_in_scan_order():
     x = np.array([[1.0, 3.0, 3.0], [3.0, 0.0, 3.0], [3.0, 3.0, 3.0]]).reshape(1, 3, 3, 1)
-    y = ck.max_pool2d_forward(x, 2, 1, "VALID")
-    dx = ck.max_pool2d_backward(x, y, np.array([1.0, 2.0, 4.0, 8.0]).reshape(1, 2, 2, 1),
+    y = pk.max_pool2d_forward(x, 2, 1, "VALID")
+    dx = pk.max_pool2d_backward(x, y, np.array([1.0, 2.0, 4.0, 8.0]).reshape(1, 2, 2, 1),
                                 2, 1, "VALID")
     np.testing.assert_array_equal(dx[0, :, :, 0], [[0, 3, 0], [4, 0, 8], [0, 0, 0]])
 
@@ -338,12 +338,12 @@ def test_against_tensorflow_if_installed():
                                    dw, atol=1e-4)
         y, (dx,) = _tf_grad(tf, lambda a: tf.nn.max_pool2d(a, (3, 2), s, padding), [xr],
                             upstream)
-        np.testing.assert_array_equal(ck.max_pool2d_forward(xr, (3, 2), s, padding), y)
+        np.testing.assert_array_equal(pk.max_pool2d_forward(xr, (3, 2), s, padding), y)
         # Exact tie routing; only float32 summation order may differ between the two.
-        np.testing.assert_allclose(ck.max_pool2d_backward(xr, y, seen[-1], (3, 2), s, padding),
+        np.testing.assert_allclose(pk.max_pool2d_backward(xr, y, seen[-1], (3, 2), s, padding),
                                    dx, atol=1e-6)
         y, (dx,) = _tf_grad(tf, lambda a: tf.nn.avg_pool2d(a, (3, 2), s, padding), [x],
                             upstream)
-        np.testing.assert_allclose(ck.avg_pool2d_forward(x, (3, 2), s, padding), y, atol=1e-6)
-        np.testing.assert_allclose(ck.avg_pool2d_backward(seen[-1], x.shape, (3, 2), s, padding),
+        np.testing.assert_allclose(pk.avg_pool2d_forward(x, (3, 2), s, padding), y, atol=1e-6)
+        np.testing.assert_allclose(pk.avg_pool2d_backward(seen[-1], x.shape, (3, 2), s, padding),
                                    dx, atol=1e-6)
