@@ -123,7 +123,8 @@ def test_conv_bias_relu_fusion_is_bit_exact(dtype):
     assert kernels.count("FusedConv2D") == 2 and "Conv2D" not in kernels
     assert "Relu" not in kernels and "AddV2" not in kernels
     assert "FusedConv2D" not in plain_kernels
-    np.testing.assert_array_equal(fused, plain)
+    bits = "u%d" % fused.itemsize  # bit patterns: -0.0 and +0.0 must match too
+    np.testing.assert_array_equal(fused.view(bits), plain.view(bits))
 
 
 def test_conv_is_not_fused_when_its_result_is_read_elsewhere():

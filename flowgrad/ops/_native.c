@@ -131,16 +131,23 @@ CLONES int fg_conv2d_forward(const float *x, const float *w, float *y, int N, in
                 float out[OB][TB];
                 memcpy(out, acc, sizeof(out));
                 int tend = t0 + TB < L ? t0 + TB : L, oy = t0 / g.wq, ox = t0 % g.wq;
-                for (int t = 0; t < tend - t0; t++) {
-                    if (ox < OW) {
-                        float *dst = yn + ((size_t)oy * OW + ox) * O + o0;
-                        for (int b = 0; b < nb; b++) {
-                            float v = out[b][t];
-                            if (bias) v += bp[o0 + b];
-                            dst[b] = relu && v < 0.f ? 0.f : v;
+                /* row runs: positions ox < OW of one output row are consecutive in y */
+                for (int t = 0; t < tend - t0;) {
+                    int run = g.wq - ox < tend - t0 - t ? g.wq - ox : tend - t0 - t;
+                    int keep = ox < OW ? (OW - ox < run ? OW - ox : run) : 0;
+                    float *dst = yn + ((size_t)oy * OW + ox) * O + o0;
+                    for (int b = 0; b < nb; b++) {
+                        float bb = bp[o0 + b], *d = dst + b;
+                        const float *src = out[b] + t;
+                        /* no bias: no add, which would turn -0.0 into +0.0 */
+                        for (int r = 0; r < keep; r++) {
+                            float v = bias ? src[r] + bb : src[r];
+                            d[(size_t)r * O] = relu && v < 0.f ? 0.f : v;
                         }
                     }
-                    if (++ox == g.wq) { ox = 0; oy++; }
+                    t += run;
+                    ox += run;
+                    if (ox == g.wq) { ox = 0; oy++; }
                 }
             }
         }
