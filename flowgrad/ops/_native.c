@@ -178,7 +178,7 @@ CLONES int fg_conv2d_backward_filter(const float *x, const float *dy, float *dw,
     int K = KH * KW * C, Kp = (K + KB - 1) / KB * KB, Op = (O + OB - 1) / OB * OB;
     float *P = malloc(sizeof(float) * (size_t)C * sh * sw * g.plane);
     /* dy on the grid, [Op, LV]; 64-byte rows keep its vector loads within cache lines */
-    float *D = aligned_alloc(64, sizeof(float) * (size_t)Op * LV);
+    float *D = aligned_alloc(64, sizeof(float) * (size_t)Op * LV + 64); /* never size 0 */
     float *V = calloc((size_t)Kp * Op * VB, sizeof(float));
     size_t *off = malloc(sizeof(size_t) * (size_t)Kp);
     if (!P || !D || !V || !off) { free(P); free(D); free(V); free(off); return -1; }

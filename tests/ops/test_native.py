@@ -209,3 +209,10 @@ def test_a_forked_child_still_splits_work():
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     assert result == b"1"
+
+
+def test_an_empty_batch_gives_empty_results():
+    x, w, r = _case((0, 8, 7, 3), (3, 3, 3, 4), (2, 2), "SAME")
+    y, dx, dw = _all(x, w, r, (2, 2), "SAME")
+    assert y.shape == (0, 4, 4, 4) and dx.shape == x.shape
+    np.testing.assert_array_equal(dw, np.zeros(w.shape, np.float32))
