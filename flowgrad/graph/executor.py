@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InvalidArgumentError, OpError
+from ..ops import parallel as _parallel
 from ..ops import state as _state
 from . import passes as _passes
 
@@ -54,6 +55,10 @@ class TransactionStore:
     def commit(self):
         for k, v in self.pending.items():
             self.base.write(self.vars[k], v)
+
+
+_POOL_KERNELS = frozenset(["Conv2D", "FusedConv2D", "Conv2DBackpropInput",
+                           "Conv2DBackpropFilter"])
 
 
 def prune(graph, fetches, targets=(), feeds=(), keep_stateful=False):
@@ -105,15 +110,23 @@ class Plan:
             _passes.plan_inplace(ir)
         self.ir = ir
         self._run = _codegen(ir) if OPTIONS["codegen"] else _interpreter(ir)
+        # Convolutions run batch parts on every core; an idle OpenBLAS worker would spin on
+        # the core they need, so BLAS stays at one thread for the run (ops/parallel.py).
+        self._hold_blas = any(step.kernel.name in _POOL_KERNELS for step in ir.steps)
 
     def run(self, feed_values, store):
         """Runs the plan with ``store`` for variables; returns the fetched arrays."""
         txn = TransactionStore(store)
         _state._stores.append(txn)
+        hold = self._hold_blas
+        if hold:
+            _parallel.hold_blas()
         try:
             out = self._run(feed_values)
         finally:
             _state._stores.pop()
+            if hold:
+                _parallel.release_blas()
         txn.commit()
         return [v if type(v) is np.ndarray else np.asarray(v) for v in out]
 

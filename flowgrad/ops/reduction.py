@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..errors import InvalidArgumentError
 from ..tensor import TensorShape
+from . import parallel
 from .base import Op, apply, binary_operands, convert_to_tensor
 from .elementwise import broadcast_static, cast, equal, logical_not, not_equal
 
@@ -32,7 +33,7 @@ class MatMul(Op):
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise InvalidArgumentError(None, self.name, "matmul: inner dimensions differ: %s @ %s"
                                        % (list(a.shape), list(b.shape)))
-        return np.matmul(a, b)
+        return parallel.matmul(a, b)
 
     def infer(self, a, b):
         sa, sb = a.shape, b.shape

@@ -1,0 +1,132 @@
+"""Batch parts on every core: matrix products split while BLAS is held at one thread, and
+the plans that hold it (ops/parallel.py, graph/executor.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import flowgrad as tf
+from flowgrad.ops import parallel
+
+
+def _controllers():
+    controllers = parallel._blas_controllers()
+    if not controllers:
+        pytest.skip("threadpoolctl is not installed: nothing holds BLAS or splits products")
+    return controllers
+
+
+def _threads():
+    return [c.get_num_threads() for c in _controllers()]
+
+
+def _rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("transpose_a", [False, True])
+def test_a_held_product_runs_in_row_parts_with_the_same_bits_for_any_worker_count(
+        monkeypatch, transpose_a):
+    _controllers()
+    monkeypatch.setattr(parallel._Workers, "cores", 3)
+    a = _rand(400, 301) if transpose_a else _rand(301, 400)
+    a = a.T if transpose_a else a  # a transposed view, as MatMul's gradients pass it
+    b = _rand(400, 150, seed=1)  # 36 MFLOP: three parts of 8 or more
+    calls = []
+    real_run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda fn, parts, blas=True: calls.append(
+        len(parts)) or real_run(fn, parts, blas))
+    parallel.hold_blas()
+    try:
+        many = parallel.matmul(a, b)
+        parallel.set_max_workers(1)
+        try:
+            one = parallel.matmul(a, b)
+        finally:
+            parallel.set_max_workers(0)
+    finally:
+        parallel.release_blas()
+    assert calls == [3, 3]
+    np.testing.assert_array_equal(one, many)
+    ref = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(many, ref, rtol=1e-4, atol=1e-4)
+    assert many.dtype == np.float32 and many.shape == (301, 150)
+
+
+def test_an_unheld_or_small_or_batched_product_is_plain_numpy(monkeypatch):
+    monkeypatch.setattr(parallel, "run", lambda *a, **k: pytest.fail("split unexpectedly"))
+    a, b = _rand(300, 400), _rand(400, 60, seed=1)
+    np.testing.assert_array_equal(parallel.matmul(a, b), np.matmul(a, b))  # not held
+    parallel.hold_blas()
+    try:
+        small = parallel.matmul(a[:4], b)  # too little work to split
+        batched = parallel.matmul(np.stack([a, a]), b)
+        ints = parallel.matmul(np.arange(6).reshape(2, 3), np.arange(6).reshape(3, 2))
+    finally:
+        parallel.release_blas()
+    np.testing.assert_allclose(small, a[:4] @ b, rtol=1e-5, atol=1e-5)
+    assert batched.shape == (2, 300, 60)
+    np.testing.assert_array_equal(ints, [[10, 13], [28, 40]])
+
+
+def _record_blas_threads(monkeypatch):
+    seen = []
+    real = parallel.matmul
+
+    def recording(a, b):
+        seen.append(_threads())
+        return real(a, b)
+    monkeypatch.setattr(parallel, "matmul", recording)
+    return seen
+
+
+def test_a_plan_with_convolutions_holds_blas_at_one_thread_and_restores_it(monkeypatch):
+    before = _threads()
+    seen = _record_blas_threads(monkeypatch)
+    w = tf.constant(_rand(3, 3, 2, 4))
+    dense = tf.constant(_rand(4 * 4 * 4, 5, seed=2))
+
+    @tf.function
+    def net(x):
+        h = tf.nn.relu(tf.nn.conv2d(x, w, 2, "SAME"))
+        return tf.matmul(tf.reshape(h, [-1, 4 * 4 * 4]), dense)
+
+    @tf.function
+    def mlp(x):
+        return tf.matmul(x, dense)
+
+    x = _rand(2, 8, 8, 2, seed=3)
+    out = net(tf.constant(x)).numpy()
+    assert seen == [[1] * len(before)] and _threads() == before
+    seen.clear()
+    mlp(tf.constant(_rand(2, 64, seed=4)))
+    assert seen == [before]  # no convolution: BLAS keeps its own threads
+    # and the held product is the same product (float64 reference)
+    h = np.maximum(_conv_ref(x, w.numpy()), 0).reshape(2, -1)
+    np.testing.assert_allclose(out, h @ dense.numpy().astype(np.float64), rtol=1e-4, atol=1e-4)
+
+
+def _conv_ref(x, w):
+    """SAME, stride 2, 3x3: pads 0 before and 1 after on an even size."""
+    x = np.pad(x.astype(np.float64), ((0, 0), (0, 1), (0, 1), (0, 0)))
+    n, h, wd, c = x.shape
+    out = np.zeros((n, (h - 1) // 2, (wd - 1) // 2, w.shape[-1]))
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            patch = x[:, 2 * i:2 * i + 3, 2 * j:2 * j + 3, :]
+            out[:, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+def test_a_failing_run_still_restores_blas_threads():
+    before = _threads()
+    g = tf.Graph()
+    with g.as_default():
+        v1 = tf.compat.v1
+        x = v1.placeholder(tf.float32, [None, 8, 8, 2])
+        y = tf.nn.conv2d(x, tf.constant(_rand(3, 3, 2, 4)), 1, "SAME")
+        z = tf.reshape(y, [-1, 7])  # 8*8*4 per image is not a multiple of 7
+    with tf.compat.v1.Session(graph=g) as sess:
+        with pytest.raises(tf.errors.InvalidArgumentError):
+            sess.run(z, {x: _rand(1, 8, 8, 2)})
+    assert _threads() == before and parallel._Workers.depth == 0
