@@ -31,7 +31,7 @@ try:
     from . import _native  # type: ignore[attr-defined]
     _lib = ctypes.CDLL(_native.__file__)
 except (ImportError, OSError):  # not compiled: NumPy kernels only
-    _lib = None
+    _native = _lib = None
 
 if _lib is not None:
     _ARGS = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 13
@@ -40,9 +40,6 @@ if _lib is not None:
         _fn.argtypes = _ARGS
         _fn.restype = ctypes.c_int
     _lib.fg_conv2d_forward.argtypes = _ARGS + [ctypes.c_void_p, ctypes.c_int]  # bias, relu
-    _lib.fg_adam_update.argtypes = [ctypes.c_void_p] * 7 + [ctypes.c_long] + \
-        [ctypes.c_float] * 4 + [ctypes.c_int]
-    _lib.fg_adam_update.restype = None
 
 
 class _Switch:
@@ -136,8 +133,8 @@ def adam_update(grad: np.ndarray, m: np.ndarray, v: np.ndarray, var: np.ndarray,
                 flush: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Adam's new ``(m, v, var)`` for float32 in one pass, with the NumPy kernel's bits
     (``training.ApplyAdam``); the inputs are left unchanged."""
-    ins = [np.ascontiguousarray(a) for a in (grad, m, v, var)]
-    outs = [np.empty(var.shape, np.float32) for _ in range(3)]
-    _lib.fg_adam_update(*(a.ctypes.data for a in ins + outs), var.size, one_minus_b1,
-                        one_minus_b2, alpha, epsilon, int(flush))
-    return outs[0], outs[1], outs[2]
+    asc = np.ascontiguousarray
+    m1, v1, var1 = (np.empty(var.shape, np.float32) for _ in range(3))
+    _native.adam_update(asc(grad), asc(m), asc(v), asc(var), m1, v1, var1, one_minus_b1,
+                        one_minus_b2, alpha, epsilon, flush)
+    return m1, v1, var1

@@ -90,7 +90,12 @@ def split(n: int, flops: float, blas: bool = True) -> list[slice]:
 
 
 def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list[T]:
-    """``[fn(p) for p in parts]``, the parts in parallel (with BLAS at one thread each)."""
+    """``[fn(p) for p in parts]``, the parts in parallel (with BLAS at one thread each).
+
+    The calling thread and the pool's threads take parts from one shared queue until none is
+    left, so a thread that starts late (waking an idle core takes ~0.1 ms here) or shares
+    its core with another process leaves its parts to the others.
+    """
     if len(parts) == 1:
         return [fn(parts[0])]
     workers = min(len(parts), _Workers.limit or _Workers.cores)
@@ -99,10 +104,22 @@ def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list
     try:
         if workers <= 1:
             return [fn(p) for p in parts]
+        results: list = [None] * len(parts)
+        queue = iter(range(len(parts)))  # next() is atomic under the GIL: each index once
+
+        def drain() -> None:
+            for i in queue:
+                results[i] = fn(parts[i])
         pool = _pool()
-        futures = [pool.submit(fn, p) for p in parts[1:]]
-        first = fn(parts[0])
-        return [first] + [f.result() for f in futures]
+        helpers = [pool.submit(drain) for _ in range(workers - 1)]
+        try:
+            drain()
+        finally:
+            for h in helpers:  # never return while a helper still writes
+                h.exception()
+        for h in helpers:
+            h.result()  # a helper's exception
+        return results
     finally:
         if blas:
             _blas_exit()

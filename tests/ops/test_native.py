@@ -216,3 +216,22 @@ def test_an_empty_batch_gives_empty_results():
     y, dx, dw = _all(x, w, r, (2, 2), "SAME")
     assert y.shape == (0, 4, 4, 4) and dx.shape == x.shape
     np.testing.assert_array_equal(dw, np.zeros(w.shape, np.float32))
+
+
+@needs_native
+def test_the_compiled_adam_entry_point_checks_its_arrays():
+    """``_native.adam_update`` reads raw memory: it must refuse what it cannot index."""
+    from flowgrad.ops import _native
+    a = np.zeros(4, np.float32)
+    scalars = (0.1, 0.001, 0.001, 1e-8, False)
+    for bad in [(a.astype(np.float64),) + (a,) * 6, (a,) * 6 + (np.zeros(3, np.float32),)]:
+        with pytest.raises(TypeError, match="float32 and of one size"):
+            _native.adam_update(*bad, *scalars)
+    with pytest.raises(ValueError, match="contiguous"):
+        _native.adam_update(*(a,) * 3, np.zeros(8, np.float32)[::2], *(a,) * 3, *scalars)
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _native.adam_update(*(a,) * 4, frozen, a, a, *scalars)
+    with pytest.raises(TypeError):
+        _native.adam_update(*(a,) * 7)

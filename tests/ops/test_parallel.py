@@ -130,3 +130,48 @@ def test_a_failing_run_still_restores_blas_threads():
         with pytest.raises(tf.errors.InvalidArgumentError):
             sess.run(z, {x: _rand(1, 8, 8, 2)})
     assert _threads() == before and parallel._Workers.depth == 0
+
+
+def test_a_late_helper_leaves_its_parts_to_the_caller(monkeypatch):
+    """The caller takes parts until none is left: when the pool's thread is busy elsewhere,
+    the caller runs every part itself (results still in part order)."""
+    import threading
+    import time
+    monkeypatch.setattr(parallel._Workers, "cores", 2)
+    monkeypatch.setattr(parallel._Workers, "pool", None)  # a fresh pool: one thread
+    release = threading.Event()
+    pool = parallel._pool()
+    blocker = pool.submit(release.wait, 5)
+    ran_by = {}
+
+    def part(p):
+        ran_by[p.start] = threading.current_thread().name
+        return p.start
+    timer = threading.Timer(0.2, release.set)
+    timer.start()
+    t0 = time.perf_counter()
+    try:
+        out = parallel.run(part, [slice(0, 1), slice(1, 2), slice(2, 3)], blas=False)
+    finally:
+        release.set()
+        timer.cancel()
+    blocker.result()
+    pool.shutdown()
+    assert out == [0, 1, 2]
+    assert set(ran_by.values()) == {threading.current_thread().name}
+    assert time.perf_counter() - t0 >= 0.15  # it waited for the helper before returning
+
+
+def test_a_failing_part_raises_after_every_part_has_stopped(monkeypatch):
+    import time
+    monkeypatch.setattr(parallel._Workers, "cores", 2)
+    finished = []
+
+    def part(p):
+        if p.start == 0:
+            raise ValueError("part 0 failed")
+        time.sleep(0.05)
+        finished.append(p.start)
+    with pytest.raises(ValueError, match="part 0 failed"):
+        parallel.run(part, [slice(0, 1), slice(1, 2)], blas=False)
+    assert finished == [1]  # the other part had finished when run() raised
