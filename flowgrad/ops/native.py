@@ -40,6 +40,9 @@ if _lib is not None:
         _fn.argtypes = _ARGS
         _fn.restype = ctypes.c_int
     _lib.fg_conv2d_forward.argtypes = _ARGS + [ctypes.c_void_p, ctypes.c_int]  # bias, relu
+    _lib.fg_spin_until.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_longlong,
+                                   ctypes.c_long]
+    _lib.fg_spin_until.restype = ctypes.c_longlong
 
 
 class _Switch:
@@ -54,6 +57,13 @@ def built() -> bool:
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the compiled kernels are on and all ``arrays`` are float32."""
     return _lib is not None and _Switch.on and all(a.dtype == np.float32 for a in arrays)
+
+
+def spin_until():
+    """``spin_until(counters_address, n, target, usec) -> sum``: spin-waits without the GIL
+    until ``n`` int64 counters sum to ``target`` (parallel.py's helpers); None if not built.
+    """
+    return None if _lib is None else _lib.fg_spin_until
 
 
 @contextmanager

@@ -133,33 +133,42 @@ def test_a_failing_run_still_restores_blas_threads():
 
 
 def test_a_late_helper_leaves_its_parts_to_the_caller(monkeypatch):
-    """The caller takes parts until none is left: when the pool's thread is busy elsewhere,
-    the caller runs every part itself (results still in part order)."""
+    """The caller takes parts until none is left: when no helper wakes up in time (here one
+    that never starts), the caller runs every part itself, results in part order."""
     import threading
-    import time
     monkeypatch.setattr(parallel._Workers, "cores", 2)
-    monkeypatch.setattr(parallel._Workers, "pool", None)  # a fresh pool: one thread
-    release = threading.Event()
-    pool = parallel._pool()
-    blocker = pool.submit(release.wait, 5)
+    monkeypatch.setattr(parallel._Workers, "helpers", parallel._Helpers(1, None, start=False))
     ran_by = {}
 
     def part(p):
         ran_by[p.start] = threading.current_thread().name
         return p.start
-    timer = threading.Timer(0.2, release.set)
-    timer.start()
-    t0 = time.perf_counter()
-    try:
-        out = parallel.run(part, [slice(0, 1), slice(1, 2), slice(2, 3)], blas=False)
-    finally:
-        release.set()
-        timer.cancel()
-    blocker.result()
-    pool.shutdown()
+    out = parallel.run(part, [slice(0, 1), slice(1, 2), slice(2, 3)], blas=False)
     assert out == [0, 1, 2]
     assert set(ran_by.values()) == {threading.current_thread().name}
-    assert time.perf_counter() - t0 >= 0.15  # it waited for the helper before returning
+
+
+@pytest.mark.parametrize("spin", [True, False])
+def test_helpers_run_parts_beside_the_caller_with_and_without_spinning(monkeypatch, spin):
+    import threading
+    import time
+    from flowgrad.ops import native
+    if spin and native.spin_until() is None:
+        pytest.skip("flowgrad/ops/_native.c was not compiled: helpers never spin")
+    monkeypatch.setattr(parallel._Workers, "cores", 2)
+    helpers = parallel._Helpers(1, native.spin_until() if spin else None)
+    monkeypatch.setattr(parallel._Workers, "helpers", helpers)
+    for rnd in range(3):  # the helper spins between runs, or sleeps and is woken
+        ran_by = {}
+
+        def part(p):
+            time.sleep(0.03)  # both threads must be inside a part at once
+            ran_by[p.start] = threading.current_thread().name
+            return p.start * 10
+        out = parallel.run(part, [slice(0, 1), slice(1, 2)], blas=False)
+        assert out == [0, 10]
+        assert len(set(ran_by.values())) == 2, ran_by
+        time.sleep(0.002 * rnd)
 
 
 def test_a_failing_part_raises_after_every_part_has_stopped(monkeypatch):
