@@ -5,5 +5,7 @@ the install still succeeds and flowgrad runs its NumPy kernels (flowgrad/ops/nat
 """
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("flowgrad.ops._native", ["flowgrad/ops/_native.c"],
-                             extra_compile_args=["-O3", "-fno-math-errno"], optional=True)])
+setup(ext_modules=[Extension("flowgrad.ops._native",
+                             ["flowgrad/ops/_native.c", "flowgrad/ops/_pool.c"],
+                             extra_compile_args=["-O3", "-fno-math-errno", "-pthread"],
+                             extra_link_args=["-pthread"], optional=True)])

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -348,31 +347,6 @@ CLONES void fg_adam_update(const float *g, const float *m, const float *v, const
         adam_loop(g, m, v, var, m1, v1, var1, n, omb1, omb2, alpha, eps, 0);
 }
 #pragma GCC pop_options
-
-/* Spin-waits until the sum of n int64 counters reaches target or usec microseconds pass;
- * returns the last sum. Called through ctypes (GIL released) by parallel.py's helper
- * threads, which spin a while after each batch part instead of sleeping: waking an idle
- * core costs ~0.05-0.1 ms on this kind of VM, about a fifth of a W3 convolution part. */
-long long fg_spin_until(const long long *counters, int n, long long target, long usec)
-{
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long i = 0;; i++) {
-        long long sum = 0;
-        for (int k = 0; k < n; k++)
-            sum += __atomic_load_n(&counters[k], __ATOMIC_ACQUIRE);
-        if (sum >= target)
-            return sum;
-        if ((i & 63) == 63) {
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            if ((t.tv_sec - t0.tv_sec) * 1000000L + (t.tv_nsec - t0.tv_nsec) / 1000 >= usec)
-                return sum;
-        }
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    }
-}
 
 /* adam_update(g, m, v, var, m1, v1, var1, omb1, omb2, alpha, eps, flush): the same update
  * called straight from Python. Through ctypes each array's pointer costs ~1.4 us

@@ -4,8 +4,9 @@ install built them.
 ``pip install`` compiles ``flowgrad/ops/_native.c`` when a C compiler is present (setup.py
 marks the extension optional, so an install without one still succeeds); without it every
 convolution runs on the NumPy kernels, with the same results up to float32 rounding. The
-kernels are plain C functions called through ``ctypes``, which releases the GIL, so batch
-parts run on all cores (``parallel.py``).
+kernels are plain C functions called through ``ctypes``, which releases the GIL; a
+convolution's batch parts are claimed and run on every core by ``_pool.c``'s helper threads
+(``parallel.py``).
 
 ``conv_kernels`` asks ``usable(*arrays)`` before each call. Tests run the op suites with the
 kernels on and off through ``disabled()``; users have no switch because results agree.
@@ -34,15 +35,20 @@ except (ImportError, OSError):  # not compiled: NumPy kernels only
     _native = _lib = None
 
 if _lib is not None:
-    _ARGS = [ctypes.c_void_p] * 3 + [ctypes.c_int] * 13
-    for _fn in (_lib.fg_conv2d_forward, _lib.fg_conv2d_backward_filter,
-                _lib.fg_conv2d_backward_input):
-        _fn.argtypes = _ARGS
-        _fn.restype = ctypes.c_int
-    _lib.fg_conv2d_forward.argtypes = _ARGS + [ctypes.c_void_p, ctypes.c_int]  # bias, relu
-    _lib.fg_spin_until.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_longlong,
-                                   ctypes.c_long]
+    _P, _I = ctypes.c_void_p, ctypes.c_int
+    _lib.fg_parallel_conv.argtypes = [_I, _P, _P, _P, _P, _P, _I, _P, _I, _P, _I]
+    _lib.fg_parallel_conv.restype = _I
+    _lib.fg_spin_until.argtypes = [_P, _I, ctypes.c_longlong, ctypes.c_long]
     _lib.fg_spin_until.restype = ctypes.c_longlong
+    _lib.fg_python_job_begin.argtypes = [_I]
+    _lib.fg_python_job_begin.restype = _I
+    _lib.fg_python_job_end.restype = None
+    _lib.fg_helper_serve.argtypes = [_I, ctypes.POINTER(ctypes.c_longlong)]
+    _lib.fg_helper_serve.restype = _I
+    _lib.fg_pool_config.argtypes = [_I, ctypes.c_long]
+    _lib.fg_pool_config.restype = None
+
+_FORWARD, _FILTER, _INPUT = 1, 2, 3  # _pool.c's job kinds
 
 
 class _Switch:
@@ -59,11 +65,9 @@ def usable(*arrays: np.ndarray) -> bool:
     return _lib is not None and _Switch.on and all(a.dtype == np.float32 for a in arrays)
 
 
-def spin_until():
-    """``spin_until(counters_address, n, target, usec) -> sum``: spin-waits without the GIL
-    until ``n`` int64 counters sum to ``target`` (parallel.py's helpers); None if not built.
-    """
-    return None if _lib is None else _lib.fg_spin_until
+def library():
+    """The compiled library (ctypes), or None when nothing was compiled."""
+    return _lib
 
 
 @contextmanager
@@ -76,13 +80,22 @@ def disabled() -> Iterator[None]:
         _Switch.on = saved
 
 
-def _call(fn, a: np.ndarray, b: np.ndarray, out: np.ndarray, geometry: tuple,
-          *extra) -> None:
-    # The C code indexes raw memory: every operand must be C-contiguous float32.
-    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
-    assert out.flags.c_contiguous and a.dtype == b.dtype == out.dtype == np.float32
-    if fn(a.ctypes.data, b.ctypes.data, out.ctypes.data, *geometry, *extra) != 0:
-        raise MemoryError("%s: out of memory for its scratch grid" % fn.__name__)
+def _run_parts(kind: int, a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray],
+               geometry: tuple, parts: list, outs: Optional[list] = None,
+               bias: Optional[np.ndarray] = None, relu: bool = False) -> None:
+    """Runs a compiled kernel's batch ``parts`` on the caller and the helper threads, all in
+    C (``_pool.c``). The C code indexes raw memory: operands are C-contiguous float32."""
+    arrays = [a, b] + ([] if out is None else [out]) + (outs or []) + \
+        ([] if bias is None else [bias])
+    assert all(x.flags.c_contiguous and x.dtype == np.float32 for x in arrays)
+    bounds = (ctypes.c_int * (len(parts) + 1))(*[p.start for p in parts], parts[-1].stop)
+    table = None if outs is None else (ctypes.c_void_p * len(outs))(*[o.ctypes.data for o in outs])
+    status = _lib.fg_parallel_conv(
+        kind, a.ctypes.data, b.ctypes.data, None if out is None else out.ctypes.data, table,
+        None if bias is None else bias.ctypes.data, int(relu),
+        (ctypes.c_int * 12)(*geometry[1:]), len(parts), bounds, parallel.helpers_for(len(parts)))
+    if status != 0:
+        raise MemoryError("compiled convolution: out of memory for its scratch grid")
 
 
 def _flops(geometry: tuple) -> float:
@@ -102,25 +115,18 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, geometry: tuple,
     y = buffers.empty((n, oh, ow, o), np.float32)
     if bias is not None:
         bias = np.ascontiguousarray(bias, np.float32).reshape(o)
-    epilogue = (None if bias is None else bias.ctypes.data, int(relu))
-
-    def part(p: slice) -> None:
-        _call(_lib.fg_conv2d_forward, x[p], w, y[p], (p.stop - p.start,) + geometry[1:],
-              *epilogue)
-    parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
+    _run_parts(_FORWARD, np.ascontiguousarray(x), np.ascontiguousarray(w), y, geometry,
+               _parts(geometry), bias=bias, relu=relu)
     return y
 
 
 def conv2d_backward_filter(x: np.ndarray, dy: np.ndarray, geometry: tuple) -> np.ndarray:
     """The filter gradient ``[kh, kw, c, o]`` summed over the batch (same ``geometry``)."""
     kh, kw, c, o = geometry[4], geometry[5], geometry[3], geometry[6]
-
-    def part(p: slice) -> np.ndarray:
-        dw = np.empty((kh, kw, c, o), np.float32)
-        _call(_lib.fg_conv2d_backward_filter, x[p], dy[p], dw, (p.stop - p.start,) + geometry[1:])
-        return dw
-    partials = parallel.run(part, parallel.split(geometry[0], _flops(geometry), blas=False),
-                            blas=False)
+    parts = _parts(geometry)
+    partials = [np.empty((kh, kw, c, o), np.float32) for _ in parts]
+    _run_parts(_FILTER, np.ascontiguousarray(x), np.ascontiguousarray(dy), None, geometry,
+               parts, outs=partials)
     dw = partials[0]
     for extra in partials[1:]:  # in part order: the same sum for any worker count
         dw += extra
@@ -131,11 +137,13 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, geometry: tuple) -> np.
     """The input gradient ``[n, h, w, c]`` (same ``geometry``), batch parts on every core."""
     n, h, wd, c = geometry[:4]
     dx = buffers.empty((n, h, wd, c), np.float32)
-
-    def part(p: slice) -> None:
-        _call(_lib.fg_conv2d_backward_input, dy[p], w, dx[p], (p.stop - p.start,) + geometry[1:])
-    parallel.run(part, parallel.split(n, _flops(geometry), blas=False), blas=False)
+    _run_parts(_INPUT, np.ascontiguousarray(dy), np.ascontiguousarray(w), dx, geometry,
+               _parts(geometry))
     return dx
+
+
+def _parts(geometry: tuple) -> list:
+    return parallel.split(geometry[0], _flops(geometry), blas=False)
 
 
 def adam_update(grad: np.ndarray, m: np.ndarray, v: np.ndarray, var: np.ndarray,

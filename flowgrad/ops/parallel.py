@@ -9,10 +9,15 @@ the batch itself is cut into parts instead, and each part runs with BLAS at one 
   on how many workers run them, and callers combine the parts' results in part order, so
   ``tf.config.threading.set_intra_op_parallelism_threads(1)`` gives the same bits as the
   default (it only runs the parts one after another);
-* a part is big enough (``_MIN_PART_FLOPS``) that the thread hand-off (~20 us) is noise.
+* a part is big enough (``_MIN_PART_FLOPS``) that the thread hand-off is noise.
 
-NumPy and BLAS release the GIL inside their loops, so plain Python threads run the parts
-truly in parallel. Without ``threadpoolctl`` (which finds the BLAS library) nothing is split.
+The caller and ``cores - 1`` helper threads take parts from one queue. A compiled
+convolution's parts never touch Python: ``_pool.c`` claims and runs them in C, where the
+helpers also wait (spinning a while, then sleeping), so no part waits for the GIL or for a
+sleeping core to wake. Parts that call NumPy/BLAS (``run``) are drained by Python code on
+every thread; NumPy and BLAS release the GIL inside their loops, so they too run in
+parallel. Without ``threadpoolctl`` (which finds the BLAS library) BLAS-calling work is not
+split.
 
 A plan that runs convolutions holds BLAS at one thread for its whole run (``hold_blas``) and
 runs its big matrix products here too (``matmul``). The reason is OpenBLAS's idle workers:
@@ -24,7 +29,6 @@ network they are faster than parts here (1,058 against 826 steps/s).
 
 Example:
     >>> import numpy as np
-
     >>> out = np.zeros(8)
     >>> def part(sl):
     ...     out[sl] = np.arange(8)[sl] * 2.0
@@ -99,15 +103,15 @@ def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list
     """
     if len(parts) == 1:
         return [fn(parts[0])]
-    workers = min(len(parts), _Workers.limit or _Workers.cores)
     if blas:
         _blas_enter()
     try:
-        helpers = _helpers() if workers > 1 else None
-        if helpers is None or not helpers.busy.acquire(blocking=False):
+        active = helpers_for(len(parts))
+        helpers = _Workers.helpers
+        if active == 0 or helpers is None or not helpers.busy.acquire(blocking=False):
             return [fn(p) for p in parts]
         try:
-            return helpers.run(fn, parts, workers - 1)
+            return helpers.run(fn, parts, active)
         finally:
             helpers.busy.release()
     finally:
@@ -115,30 +119,38 @@ def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list
             _blas_exit()
 
 
+def helpers_for(parts: int) -> int:
+    """How many helper threads may take some of ``parts`` (starting them on first use)."""
+    workers = min(parts, _Workers.limit or _Workers.cores)
+    helpers = _helpers() if workers > 1 else None
+    return 0 if helpers is None else min(workers - 1, helpers.n)
+
+
 class _Helpers:
     """``n`` daemon threads that run parts next to the caller.
 
-    A helper waits for the next run by spinning in C without the GIL (``native.spin_until``)
-    for ``SPIN_US`` after its last part, then sleeps on a condition. Waking a sleeping core
-    took ~45 us per run here, 0.5 ms of a 6.2 ms W3 step (11 runs); the spin removes it, at
-    the price of up to ``SPIN_US`` of a core after each run. Without the compiled kernels the
-    helpers sleep at once and the caller polls.
+    With the compiled library the helpers live in ``_pool.c``'s ``fg_helper_serve``: they run
+    compiled convolution parts there without the GIL, spin ``SPIN_US`` after each job
+    before they sleep (waking a sleeping core took ~45 us per run here, 0.5 ms of a 6 ms W3
+    step), and come back to Python only for a job of Python parts. Without it they sleep on
+    a condition and the caller polls.
     """
 
     SPIN_US = 1000
 
-    def __init__(self, n: int, spin, start: bool = True):
-        self.n, self.spin = n, spin
-        self.ticket = np.zeros(1, np.int64)  # runs posted so far
-        self.done = np.zeros(max(n, 1), np.int64)  # parts finished by each helper, this run
-        self._ticket_at, self._done_at = self.ticket.ctypes.data, self.done.ctypes.data
-        self.cond = threading.Condition()
-        self.sleepers = 0
+    def __init__(self, n: int, lib=None, start: bool = True):
+        self.n, self.lib = n, lib
+        self.done = np.zeros(max(n, 1), np.int64)  # parts each helper finished, this job
+        self._done_at = self.done.ctypes.data
         self.drain: Optional[Callable[[int], None]] = None
-        self.busy = threading.Lock()
+        self.busy = threading.Lock()  # one Python job at a time
+        self.ticket = 0  # Python jobs posted (without the library)
+        self.cond = threading.Condition()
+        if lib is not None:
+            lib.fg_pool_config(n if start else 0, self.SPIN_US)
         for h in range(n if start else 0):
-            threading.Thread(target=self._loop, args=(h,), daemon=True,
-                             name="flowgrad-part-%d" % h).start()
+            threading.Thread(target=self._serve if lib is not None else self._loop, args=(h,),
+                             daemon=True, name="flowgrad-part-%d" % h).start()
 
     def run(self, fn: Callable[[slice], T], parts: list[slice], active: int) -> list[T]:
         results: list = [None] * len(parts)
@@ -159,16 +171,25 @@ class _Helpers:
                     done[h] += 1
         done[:] = 0
         self.drain = drain
-        self.ticket[0] += 1
-        if self.sleepers:
+        if self.lib is not None:
+            posted = self.lib.fg_python_job_begin(active)
+        else:
             with self.cond:
+                self.ticket += 1
                 self.cond.notify_all()
-        mine = 0
-        for i in queue:
-            work(i)
-            mine += 1
-        self._wait_done(len(parts) - mine)
-        self.drain = None
+            posted = True
+        try:
+            mine = 0
+            for i in queue:
+                work(i)
+                mine += 1
+            # even when posting failed (another thread's compiled job held the helpers), a
+            # helper still in Python from an earlier job may have taken a part of this one
+            self._wait_done(len(parts) - mine)
+        finally:
+            self.drain = None
+            if posted and self.lib is not None:
+                self.lib.fg_python_job_end()
         if errors:
             raise min(errors, key=lambda e: e[0])[1]
         return results
@@ -176,25 +197,27 @@ class _Helpers:
     def _wait_done(self, target: int) -> None:
         """Until the helpers finished ``target`` parts (the ones they took are running)."""
         while int(self.done.sum()) < target:
-            if self.spin is not None:
-                self.spin(self._done_at, self.n, target, 1000)
+            if self.lib is not None:
+                self.lib.fg_spin_until(self._done_at, self.n, target, 1000)
             else:
                 time.sleep(20e-6)
+
+    def _serve(self, h: int) -> None:
+        import ctypes
+        seen = ctypes.c_longlong(0)
+        while True:
+            self.lib.fg_helper_serve(h, ctypes.byref(seen))  # returns for a Python job
+            drain = self.drain
+            if drain is not None:
+                drain(h)
 
     def _loop(self, h: int) -> None:
         seen = 0
         while True:
-            now = seen
-            if self.spin is not None:
-                now = self.spin(self._ticket_at, 1, seen + 1, self.SPIN_US)
-            if now <= seen:
-                with self.cond:
-                    self.sleepers += 1
-                    while self.ticket[0] <= seen:
-                        self.cond.wait()
-                    self.sleepers -= 1
-                now = int(self.ticket[0])
-            seen = now
+            with self.cond:
+                while self.ticket <= seen:
+                    self.cond.wait()
+                seen = self.ticket
             drain = self.drain
             if drain is not None:
                 drain(h)
@@ -244,8 +267,8 @@ if hasattr(os, "register_at_fork"):
 def _helpers() -> Optional[_Helpers]:
     with _Workers.lock:
         if _Workers.helpers is None and _Workers.cores > 1:
-            from . import native  # the spin-wait, when compiled (native imports this module)
-            _Workers.helpers = _Helpers(_Workers.cores - 1, native.spin_until())
+            from . import native  # the C pool, when compiled (native imports this module)
+            _Workers.helpers = _Helpers(_Workers.cores - 1, native.library())
         return _Workers.helpers
 
 
@@ -265,7 +288,7 @@ def _blas_enter() -> None:
         if _Workers.depth == 0:
             _Workers.saved = [c.get_num_threads() for c in _blas_controllers()]
             for c in _Workers.blas:
-                c.set_num_threads(1)
+                _set_threads(c, 1)
         _Workers.depth += 1
 
 
@@ -274,4 +297,11 @@ def _blas_exit() -> None:
         _Workers.depth -= 1
         if _Workers.depth == 0:
             for c, n in zip(_Workers.blas, _Workers.saved):
-                c.set_num_threads(n)
+                _set_threads(c, n)
+
+
+def _set_threads(controller, n: int) -> None:
+    # threadpoolctl 3.8's OpenBLAS controller ignores limits set from any thread but the
+    # first that set one; flowgrad holds BLAS from whichever thread runs a plan (serving
+    # threads too) and counts holders itself (_Workers.depth, under _Workers.lock).
+    getattr(controller, "_real_set_num_threads", controller.set_num_threads)(n)

@@ -81,14 +81,14 @@ def test_native_matches_float64_oracle_and_numpy_kernels(x_shape, w_shape, strid
 @needs_native
 def test_native_kernels_are_used_for_float32_only(monkeypatch):
     calls = []
-    monkeypatch.setattr(native, "_call", lambda fn, *a: calls.append(fn.__name__))
+    monkeypatch.setattr(native, "_run_parts", lambda kind, *a, **k: calls.append(kind))
     x, w, r = _case((2, 6, 6, 2), (3, 3, 2, 4), (1, 1), "SAME")
     ck.conv2d_forward(x.astype(np.float64), w, 1, "SAME")  # promotes to float64: NumPy
     assert calls == []
     ck.conv2d_forward(x, w, 1, "SAME")
     ck.conv2d_backward_filter(x, r, w.shape, 1, "SAME")
     ck.conv2d_backward_input(r, w, x.shape, 1, "SAME")
-    assert calls == ["fg_conv2d_forward", "fg_conv2d_backward_filter", "fg_conv2d_backward_input"]
+    assert calls == [native._FORWARD, native._FILTER, native._INPUT]
 
 
 @needs_native
@@ -169,6 +169,11 @@ def test_native_kernels_stay_in_bounds_under_valgrind(tmp_path):
         "    (sh, sw), pads, (oh, ow) = ck._conv_setup(x.shape, ws, s, pad)\n"
         "    native.conv2d_backward_filter(x, r, ck._geometry(x.shape, ws, (sh, sw), pads,\n"
         "                                                     oh, ow))\n"
+        "x = rng.standard_normal((24, 28, 28, 6)).astype(np.float32)\n"  # two parts: the pool
+        "w = rng.standard_normal((5, 5, 6, 12)).astype(np.float32)\n"
+        "y = ck.conv2d_forward(x, w, 2, 'SAME')\n"
+        "ck.conv2d_backward_input(y, w, x.shape, 2, 'SAME')\n"
+        "ck.conv2d_backward_filter(x, y, w.shape, 2, 'SAME')\n"
         "print('ran')\n" % (NATIVE_CASES,))
     out = subprocess.run([valgrind, "--tool=memcheck", sys.executable, str(script)],
                          capture_output=True, text=True, timeout=600,
@@ -178,7 +183,8 @@ def test_native_kernels_stay_in_bounds_under_valgrind(tmp_path):
     lines = out.stderr.splitlines()
     ours = ["\n".join(lines[i:i + 4]) for i, line in enumerate(lines)
             if ("Invalid " in line or "uninitialised" in line)
-            and "fg_conv2d" in "\n".join(lines[i + 1:i + 4])]
+            and any(name in "\n".join(lines[i + 1:i + 4])
+                    for name in ("fg_", "claim_parts", "run_part"))]
     assert not ours, "\n\n".join(ours[:3])
 
 

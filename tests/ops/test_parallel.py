@@ -148,17 +148,23 @@ def test_a_late_helper_leaves_its_parts_to_the_caller(monkeypatch):
     assert set(ran_by.values()) == {threading.current_thread().name}
 
 
-@pytest.mark.parametrize("spin", [True, False])
-def test_helpers_run_parts_beside_the_caller_with_and_without_spinning(monkeypatch, spin):
+@pytest.mark.parametrize("compiled", [True, False])
+def test_helpers_run_python_parts_beside_the_caller(monkeypatch, compiled):
+    """Helpers take Python parts: in C's pool (spinning between jobs) or, without the
+    compiled library, from a condition."""
     import threading
     import time
     from flowgrad.ops import native
-    if spin and native.spin_until() is None:
-        pytest.skip("flowgrad/ops/_native.c was not compiled: helpers never spin")
-    monkeypatch.setattr(parallel._Workers, "cores", 2)
-    helpers = parallel._Helpers(1, native.spin_until() if spin else None)
-    monkeypatch.setattr(parallel._Workers, "helpers", helpers)
-    for rnd in range(3):  # the helper spins between runs, or sleeps and is woken
+    if compiled:
+        if native.library() is None or parallel._Workers.cores < 2:
+            pytest.skip("needs the compiled library and two cores")
+        helpers = parallel._helpers()  # the process's own: one set of C-serving threads
+    else:
+        monkeypatch.setattr(parallel._Workers, "cores", 2)
+        helpers = parallel._Helpers(1, None)
+        monkeypatch.setattr(parallel._Workers, "helpers", helpers)
+    assert helpers is not None
+    for rnd in range(3):  # the helper spins between jobs, or sleeps and is woken
         ran_by = {}
 
         def part(p):
@@ -169,6 +175,23 @@ def test_helpers_run_parts_beside_the_caller_with_and_without_spinning(monkeypat
         assert out == [0, 10]
         assert len(set(ran_by.values())) == 2, ran_by
         time.sleep(0.002 * rnd)
+
+
+def test_compiled_parts_run_on_the_helpers_too(monkeypatch):
+    """A compiled convolution's parts are claimed in C by the caller and the helpers: with
+    the helpers blocked out of the job (no active helper) the result is the same."""
+    from flowgrad.ops import conv_kernels as ck, native
+    if native.library() is None or parallel._Workers.cores < 2:
+        pytest.skip("needs the compiled library and two cores")
+    x, w = _rand(64, 28, 28, 6), _rand(5, 5, 6, 12, seed=1)
+    dy = _rand(64, 14, 14, 12, seed=2)
+    both = [ck.conv2d_forward(x, w, 2, "SAME"), ck.conv2d_backward_filter(x, dy, w.shape, 2,
+            "SAME"), ck.conv2d_backward_input(dy, w, x.shape, 2, "SAME")]
+    monkeypatch.setattr(parallel, "helpers_for", lambda parts: 0)
+    alone = [ck.conv2d_forward(x, w, 2, "SAME"), ck.conv2d_backward_filter(x, dy, w.shape, 2,
+             "SAME"), ck.conv2d_backward_input(dy, w, x.shape, 2, "SAME")]
+    for a, b in zip(both, alone):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_failing_part_raises_after_every_part_has_stopped(monkeypatch):
@@ -184,3 +207,40 @@ def test_a_failing_part_raises_after_every_part_has_stopped(monkeypatch):
     with pytest.raises(ValueError, match="part 0 failed"):
         parallel.run(part, [slice(0, 1), slice(1, 2)], blas=False)
     assert finished == [1]  # the other part had finished when run() raised
+
+
+def test_two_threads_mixing_compiled_and_python_jobs_get_exact_results():
+    """Jobs from two threads at once: one holds the helpers, the other runs its parts alone;
+    compiled (conv) and Python (matrix product) jobs interleave, helpers fall asleep and
+    wake. Every result must keep its bits (a helper finishing a part after its job returned
+    would show here)."""
+    import threading
+    import time
+    from flowgrad.ops import conv_kernels as ck
+    x, w, dy = _rand(32, 28, 28, 6), _rand(5, 5, 6, 12, seed=1), _rand(32, 14, 14, 12, seed=2)
+    a, b = _rand(300, 400, seed=3), _rand(400, 150, seed=4)
+
+    def products():
+        parallel.hold_blas()
+        try:
+            return parallel.matmul(a, b)
+        finally:
+            parallel.release_blas()
+    jobs = [lambda: ck.conv2d_forward(x, w, 2, "SAME"),
+            lambda: ck.conv2d_backward_filter(x, dy, w.shape, 2, "SAME"), products]
+    want = [job().copy() for job in jobs]
+    bad = []
+
+    def worker(n, seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(n):
+            k = int(rng.integers(len(jobs)))
+            if not np.array_equal(jobs[k](), want[k]):
+                bad.append(k)
+            if rng.random() < 0.05:
+                time.sleep(rng.random() * 0.003)  # long enough for helpers to sleep
+    other = threading.Thread(target=worker, args=(150, 1))
+    other.start()
+    worker(300, 2)
+    other.join()
+    assert bad == []
