@@ -57,14 +57,16 @@ def test_failed_fused_step_changes_nothing():
 
 
 @pytest.mark.parametrize("flush", [False, True])
-def test_compiled_adam_has_the_numpy_kernels_bits(flush):
+@pytest.mark.parametrize("shape", [(37, 53), (401, 257)])
+def test_compiled_adam_has_the_numpy_kernels_bits(flush, shape):
     """float32 Adam runs in one compiled pass (flowgrad/ops/_native.c) when it was built;
-    every value, subnormal flushing included, must equal the NumPy kernel's."""
-    from flowgrad.ops import native
+    every value, subnormal flushing included, must equal the NumPy kernel's. 37x53 is not a
+    multiple of the vector width (the loop's tail); 401x257 is big enough for the helper
+    threads to take element ranges while BLAS is held."""
+    from flowgrad.ops import native, parallel
     if not native.built():
         pytest.skip("flowgrad/ops/_native.c was not compiled (no C compiler at install)")
     rng = np.random.default_rng(1)
-    shape = (37, 53)  # not a multiple of the vector width: the loop's tail is checked too
     g, m, v, var = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
     v = np.abs(v)
     m[0, :5] = [1e-39, -2e-40, 3e-45, 0.0, np.nan]  # subnormal, tiny and nan moments
@@ -74,7 +76,11 @@ def test_compiled_adam_has_the_numpy_kernels_bits(flush):
     op.one_minus_b1, op.one_minus_b2, _, op.epsilon = args
     with np.errstate(invalid="ignore"):
         ref = op._numpy(g, np.asarray(args[2]), var, m, v, flush)
-        got = native.adam_update(g, m, v, var, *args, flush)
+        parallel.hold_blas()
+        try:
+            got = native.adam_update(g, m, v, var, *args, flush)
+        finally:
+            parallel.release_blas()
     for a, b in zip(got, ref):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))

@@ -348,8 +348,12 @@ CLONES void fg_adam_update(const float *g, const float *m, const float *v, const
 }
 #pragma GCC pop_options
 
-/* adam_update(g, m, v, var, m1, v1, var1, omb1, omb2, alpha, eps, flush): the same update
- * called straight from Python. Through ctypes each array's pointer costs ~1.4 us
+void fg_parallel_adam(const float *const *arrays, long n, const float *scalars, int flush,
+                      int active); /* _pool.c */
+
+/* adam_update(g, m, v, var, m1, v1, var1, omb1, omb2, alpha, eps, flush[, helpers]): the
+ * same update called straight from Python, with up to `helpers` helper threads taking
+ * element ranges. Through ctypes each array's pointer costs ~1.4 us
  * (ndarray.ctypes), 10 us per variable, more than the update of most variables; the
  * buffer protocol costs ~0.1 us. All seven arrays: C-contiguous float32 of one size. */
 static PyObject *py_adam_update(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -358,10 +362,13 @@ static PyObject *py_adam_update(PyObject *self, PyObject *const *args, Py_ssize_
     int got = 0;
     double s[4];
     int flush;
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "adam_update: expected 12 arguments");
+    int helpers = 0;
+    if (nargs != 12 && nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "adam_update: expected 12 or 13 arguments");
         return NULL;
     }
+    if (nargs == 13 && (helpers = (int)PyLong_AsLong(args[12])) == -1 && PyErr_Occurred())
+        return NULL;
     for (; got < 7; got++) {
         int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (got >= 4 ? PyBUF_WRITABLE : 0);
         if (PyObject_GetBuffer(args[got], &b[got], flags) < 0)
@@ -384,8 +391,17 @@ static PyObject *py_adam_update(PyObject *self, PyObject *const *args, Py_ssize_
     {
         long n = (long)(b[0].len / 4);
         PyThreadState *ts = n >= 65536 ? PyEval_SaveThread() : NULL;
-        fg_adam_update(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf, b[6].buf,
-                       n, (float)s[0], (float)s[1], (float)s[2], (float)s[3], flush);
+        if (helpers > 0) { /* element ranges on the helpers too (_pool.c): same bits */
+            const float *arrays[7];
+            float scalars[4] = {(float)s[0], (float)s[1], (float)s[2], (float)s[3]};
+            for (int i = 0; i < 7; i++)
+                arrays[i] = b[i].buf;
+            fg_parallel_adam(arrays, n, scalars, flush, helpers);
+        } else {
+            fg_adam_update(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf,
+                           b[6].buf, n, (float)s[0], (float)s[1], (float)s[2], (float)s[3],
+                           flush);
+        }
         if (ts)
             PyEval_RestoreThread(ts);
     }

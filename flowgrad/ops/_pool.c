@@ -29,8 +29,11 @@ int fg_conv2d_backward_filter(const float *x, const float *dy, float *dw, int N,
 int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, int N, int H, int W,
                              int C, int KH, int KW, int O, int sh, int sw, int pt, int pl,
                              int OH, int OW);
+void fg_adam_update(const float *g, const float *m, const float *v, const float *var, float *m1,
+                    float *v1, float *var1, long n, float omb1, float omb2, float alpha,
+                    float eps, int flush);
 
-enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3 };
+enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3, JOB_ADAM = 4 };
 #define SEQ __ATOMIC_SEQ_CST
 
 typedef struct {
@@ -42,6 +45,9 @@ typedef struct {
     int relu;
     const int *bounds; /* part p: images bounds[p] .. bounds[p+1] */
     int g[12];         /* H W C KH KW O sh sw pt pl OH OW */
+    const float *const *arrays; /* Adam: g m v var m1 v1 var1, n elements, 4 scalars */
+    long n;
+    const float *scalars;
 } fg_job;
 
 static struct {
@@ -87,6 +93,15 @@ long long fg_spin_until(const long long *counters, int n, long long target, long
 static int run_part(const fg_job *j, int p)
 {
     const int *g = j->g;
+    if (j->kind == JOB_ADAM) { /* elementwise: any cut gives the same bits */
+        long lo = j->n * p / j->parts, hi = j->n * (p + 1) / j->parts;
+        const float *const *a = j->arrays;
+        const float *s = j->scalars;
+        fg_adam_update(a[0] + lo, a[1] + lo, a[2] + lo, a[3] + lo, (float *)a[4] + lo,
+                       (float *)a[5] + lo, (float *)a[6] + lo, hi - lo, s[0], s[1], s[2], s[3],
+                       j->relu);
+        return 0;
+    }
     int n0 = j->bounds[p], n = j->bounds[p + 1] - n0;
     long in_img = (long)g[0] * g[1] * g[2], out_img = (long)g[10] * g[11] * g[5];
     switch (j->kind) {
@@ -138,26 +153,42 @@ static void retire(void)
     pthread_mutex_unlock(&P.slot);
 }
 
+static int run_job(fg_job *j)
+{
+    int shared = j->active > 0 && __atomic_load_n(&P.helpers, SEQ) > 0 &&
+                 pthread_mutex_trylock(&P.slot) == 0;
+    if (shared)
+        post(j);
+    claim_parts(j);
+    if (shared) {
+        while (__atomic_load_n(&j->finished, SEQ) < j->parts) /* parts helpers are running */
+            cpu_relax();
+        retire();
+    }
+    return j->status;
+}
+
 /* Runs a compiled convolution's parts on the caller and up to `active` helpers; returns
  * nonzero if a part failed (out of memory for its scratch grid). */
 int fg_parallel_conv(int kind, const float *a, const float *b, float *out, float *const *outs,
                      const float *bias, int relu, const int *g, int parts, const int *bounds,
                      int active)
 {
-    fg_job j = {kind, parts, active, 0, 0, 0, a, b, bias, out, outs, relu, bounds, {0}};
+    fg_job j = {.kind = kind, .parts = parts, .active = active, .a = a, .b = b, .bias = bias,
+                .out = out, .outs = outs, .relu = relu, .bounds = bounds};
     for (int i = 0; i < 12; i++)
         j.g[i] = g[i];
-    int shared = active > 0 && __atomic_load_n(&P.helpers, SEQ) > 0 &&
-                 pthread_mutex_trylock(&P.slot) == 0;
-    if (shared)
-        post(&j);
-    claim_parts(&j);
-    if (shared) {
-        while (__atomic_load_n(&j.finished, SEQ) < parts) /* parts helpers are running */
-            cpu_relax();
-        retire();
-    }
-    return j.status;
+    return run_job(&j);
+}
+
+/* Adam's update of one variable (arrays: g m v var m1 v1 var1; scalars: omb1 omb2 alpha
+ * eps) in active + 1 element ranges on the caller and the helpers. */
+void fg_parallel_adam(const float *const *arrays, long n, const float *scalars, int flush,
+                      int active)
+{
+    fg_job j = {.kind = JOB_ADAM, .parts = active + 1, .active = active, .relu = flush,
+                .arrays = arrays, .n = n, .scalars = scalars};
+    run_job(&j);
 }
 
 /* A Python job: parallel.run's parts, drained by Python code on every thread. Returns 0 if

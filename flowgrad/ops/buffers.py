@@ -53,6 +53,7 @@ def empty(shape: Sequence[int], dtype) -> np.ndarray:
         for a in held:
             # references: the list, `a`, and getrefcount's argument
             if sys.getrefcount(a) == 3:
+                a.flags.writeable = True  # a variable's store may have frozen it
                 return a
         a = np.empty(shape, dtype)
         if len(held) < _PER_KEY:

@@ -232,6 +232,11 @@ def release_blas() -> None:
     _blas_exit()
 
 
+def blas_held() -> bool:
+    """Whether some caller holds BLAS at one thread (then BLAS has no spinning workers)."""
+    return _Workers.depth > 0
+
+
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b)``. While BLAS is held at one thread, a big float product of two
     matrices runs its rows in parts on every core instead (same bits for any worker count).

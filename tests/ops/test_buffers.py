@@ -55,3 +55,15 @@ def test_threads_never_get_the_same_buffer():
     for t in threads:
         t.join()
     assert len(ok) == 200 and all(ok)
+
+
+def test_a_reused_buffer_is_writeable_again():
+    """Variable stores freeze the arrays they hold; once nothing holds one any more, its
+    memory comes back writeable (a frozen output would break in-place kernels)."""
+    a = buffers.empty((512, 1024), np.float32)
+    addr = a.ctypes.data
+    a.setflags(write=False)
+    del a
+    b = buffers.empty((512, 1024), np.float32)
+    assert b.ctypes.data == addr and b.flags.writeable
+    b[0, 0] = 1.0
