@@ -93,6 +93,21 @@ def _plan_kernels(fn, *args):
     return [s.kernel.name for s in concrete._plan.ir.steps]
 
 
+def _with_and_without_fusion(run, x):
+    """``run()`` -> (an @tf.function, its results) built with fusion on, then off:
+    (fused results, fused plan's kernels, plain results, plain plan's kernels)."""
+    saved = dict(executor.OPTIONS)  # these tests set the fusion switch themselves
+    try:
+        out = []
+        for fuse in (True, False):
+            executor.OPTIONS["fuse"] = fuse
+            f, result = run()
+            out += [result, _plan_kernels(f, tf.constant(x))]
+    finally:
+        executor.OPTIONS.update(saved)
+    return out
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_bias_relu_fusion_is_bit_exact(dtype):
     """Conv2D + bias (+ Relu) runs as one FusedConv2D step with the bits of the three ops."""
@@ -110,21 +125,41 @@ def test_conv_bias_relu_fusion_is_bit_exact(dtype):
             return tf.nn.conv2d(h, w2, 1, "VALID") + b2         # conv + bias
         return f, f(tf.constant(x)).numpy()
 
-    saved = dict(executor.OPTIONS)  # this test sets the fusion switch itself
-    try:
-        executor.OPTIONS["fuse"] = True
-        f, fused = run()
-        kernels = _plan_kernels(f, tf.constant(x))
-        executor.OPTIONS["fuse"] = False
-        f_plain, plain = run()
-        plain_kernels = _plan_kernels(f_plain, tf.constant(x))
-    finally:
-        executor.OPTIONS.update(saved)
+    fused, kernels, plain, plain_kernels = _with_and_without_fusion(run, x)
     assert kernels.count("FusedConv2D") == 2 and "Conv2D" not in kernels
     assert "Relu" not in kernels and "AddV2" not in kernels
     assert "FusedConv2D" not in plain_kernels
     bits = "u%d" % fused.itemsize  # bit patterns: -0.0 and +0.0 must match too
     np.testing.assert_array_equal(fused.view(bits), plain.view(bits))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_bias_relu_fusion_is_bit_exact(dtype):
+    """MatMul + bias (+ Relu) runs as one FusedMatMul step with the bits of the three ops,
+    gradients included (the transposed products of the backward pass are not fused)."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((6, 9)).astype(dtype)
+    w = tf.Variable(rng.standard_normal((9, 5)).astype(dtype))
+    w2 = tf.Variable(rng.standard_normal((5, 3)).astype(dtype))
+    b = tf.Variable(rng.standard_normal(5).astype(dtype))
+    b2 = tf.Variable(rng.standard_normal(3).astype(dtype))
+
+    def run():
+        @tf.function
+        def f(x):
+            with tf.GradientTape() as tape:
+                h = tf.nn.relu(tf.matmul(x, w) + b)  # matmul + bias + relu
+                y = tf.matmul(h, w2) + b2            # matmul + bias
+                loss = tf.reduce_sum(y * y)
+            return [y] + tape.gradient(loss, [w, b, w2, b2])
+        return f, [t.numpy() for t in f(tf.constant(x))]
+
+    fused, kernels, plain, plain_kernels = _with_and_without_fusion(run, x)
+    assert kernels.count("FusedMatMul") == 2 and "Relu" not in kernels
+    assert "FusedMatMul" not in plain_kernels and plain_kernels.count("Relu") == 1
+    for a, c in zip(fused, plain):
+        bits = "u%d" % a.itemsize  # bit patterns: -0.0 and +0.0 must match too
+        np.testing.assert_array_equal(a.view(bits), c.view(bits))
 
 
 def test_conv_is_not_fused_when_its_result_is_read_elsewhere():

@@ -103,7 +103,7 @@ class Plan:
         if OPTIONS["strength_reduce"]:
             _passes.strength_reduce(ir)
         if OPTIONS["fuse"]:
-            _passes.fuse_conv_bias_relu(ir)
+            _passes.fuse_bias_relu(ir)
         if OPTIONS["dead_code"]:
             _passes.eliminate_dead_code(ir)
         if OPTIONS["inplace"] and OPTIONS["codegen"]:

@@ -263,18 +263,27 @@ SHAPE_ONLY = frozenset((("SumToShape", 1), ("BroadcastLike", 1), ("ReshapeLike",
                         ("ExpandReduced", 1), ("Shape", 0)))
 
 
-def fuse_conv_bias_relu(ir: IR) -> None:
-    """``Conv2D -> AddV2(bias) [-> Relu]`` becomes one ``FusedConv2D`` step.
+def fuse_bias_relu(ir: IR) -> None:
+    """``Conv2D -> AddV2(bias) [-> Relu]`` becomes one ``FusedConv2D`` step, and ``MatMul ->
+    AddV2(bias) [-> Relu]`` one ``FusedMatMul`` step.
 
-    Fused when the convolution's and the sum's results are not fetched and have no other
+    Fused when the product's and the sum's results are not fetched and have no other
     reader of their values, the bias is ``[channels]`` of the same dtype, and the sum has
-    the convolution's static shape. Readers of only their shapes (the gradients of a
+    the product's static shape. Readers of only their shapes (the gradients of a
     broadcasting add when the batch size is unknown) read the fused result instead, which
     has the same shape; they must come later. The fused step takes the place of the last
-    step it replaces (the bias may be read after the convolution ran). Its result has the
-    same bits (conv_kernels).
+    step it replaces (the bias may be read after the product ran). Its result has the
+    same bits (conv_kernels, reduction.FusedMatMul).
     """
     from ..ops.conv import Conv2D, FusedConv2D
+    from ..ops.reduction import FusedMatMul, MatMul
+
+    def fused_kernel(kernel, relu):
+        if type(kernel) is Conv2D:
+            return FusedConv2D(kernel.strides, kernel.padding, relu)
+        if type(kernel) is MatMul:
+            return FusedMatMul(kernel.transpose_a, kernel.transpose_b, relu)
+        return None
     producer, readers = {}, {}
     for i, s in enumerate(ir.steps):
         for p, v in enumerate(s.ins):
@@ -297,7 +306,7 @@ def fuse_conv_bias_relu(ir: IR) -> None:
         for k in (0, 1):
             j = producer.get(s.ins[k])
             reader, shape_readers = split_readers(s.ins[k])
-            if j is None or type(ir.steps[j].kernel) is not Conv2D or reader != i:
+            if j is None or fused_kernel(ir.steps[j].kernel, False) is None or reader != i:
                 continue
             conv_out, bias = ir.steps[j].op.outputs[0], s.op.inputs[1 - k]
             dims = _dims(conv_out)
@@ -315,9 +324,9 @@ def fuse_conv_bias_relu(ir: IR) -> None:
             out = ir.steps[last].outs
             for x, p in shape_readers:
                 ir.steps[x].ins[p] = out[0]
-            conv = ir.steps[j]
-            fused[last] = Step(FusedConv2D(conv.kernel.strides, conv.kernel.padding, relu),
-                               [conv.ins[0], conv.ins[1], s.ins[1 - k]], out, ir.steps[last].op)
+            prod = ir.steps[j]
+            fused[last] = Step(fused_kernel(prod.kernel, relu),
+                               [prod.ins[0], prod.ins[1], s.ins[1 - k]], out, ir.steps[last].op)
             gone.update((j, i, last))
             break
     if fused:

@@ -146,7 +146,7 @@ class Conv2D(_Window):
 class FusedConv2D(_Window):
     """``relu?(conv2d(x, w) + bias)`` in one kernel, with the same bits as the three ops.
 
-    Made only by the executor (``passes.fuse_conv_bias_relu``) after autodiff, so it needs
+    Made only by the executor (``passes.fuse_bias_relu``) after autodiff, so it needs
     no gradient: the backward steps read ``x``, ``w`` and the Relu output, never the two
     intermediates that fusion removes.
     """
