@@ -154,7 +154,7 @@ def _tf1_uint8(img):
         scale, offset = (0.0 if top < 1e-6 else 127.0 / top), 128.0
     else:
         scale, offset = (0.0 if hi < 1e-6 else 255.0 / hi), 0.0
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite pixels: painted below
         out = np.clip(np.nan_to_num(img) * np.float32(scale) + np.float32(offset), 0, 255)
     out = out.astype(np.uint8)
     out[~finite] = np.array([255, 0, 0, 255], np.uint8)[:img.shape[-1]] \
