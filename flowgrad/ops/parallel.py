@@ -16,8 +16,8 @@ convolution's parts never touch Python: ``_pool.c`` claims and runs them in C, w
 helpers also wait (spinning a while, then sleeping), so no part waits for the GIL or for a
 sleeping core to wake. Parts that call NumPy/BLAS (``run``) are drained by Python code on
 every thread; NumPy and BLAS release the GIL inside their loops, so they too run in
-parallel. Without ``threadpoolctl`` (which finds the BLAS library) BLAS-calling work is not
-split.
+parallel. ``threadpoolctl`` (a dependency) finds the BLAS library; installed without it,
+BLAS-calling work is not split and BLAS is never held.
 
 A plan that runs convolutions holds BLAS at one thread for its whole run (``hold_blas``) and
 runs its big matrix products here too (``matmul``). The reason is OpenBLAS's idle workers:
