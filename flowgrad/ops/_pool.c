@@ -207,14 +207,18 @@ int fg_python_job_begin(int active)
 void fg_python_job_end(void) { retire(); }
 
 /* Helper h's life: waits for jobs (spinning spin_usec, then sleeping), runs compiled jobs
- * here, and returns 1 to its Python loop for a Python job. `seen`: the last ticket seen. */
+ * here, and returns 1 to its Python loop for a Python job. `seen`: the last ticket seen.
+ * A helper that had no place in the last job (h >= active: small jobs on a many-core
+ * machine) goes back to sleep without spinning. */
 int fg_helper_serve(int h, long long *seen)
 {
+    int spin = 1;
     for (;;) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (long i = 0; __atomic_load_n(&P.ticket, SEQ) <= *seen; i++) {
-            if ((i & 63) == 63 && usec_since(&t0) >= __atomic_load_n(&P.spin_usec, SEQ)) {
+            if (!spin ||
+                ((i & 63) == 63 && usec_since(&t0) >= __atomic_load_n(&P.spin_usec, SEQ))) {
                 pthread_mutex_lock(&P.mu);
                 __atomic_add_fetch(&P.sleepers, 1, SEQ);
                 while (__atomic_load_n(&P.ticket, SEQ) <= *seen)
@@ -228,9 +232,11 @@ int fg_helper_serve(int h, long long *seen)
         *seen = __atomic_load_n(&P.ticket, SEQ);
         __atomic_add_fetch(&P.inside, 1, SEQ);
         fg_job *j = __atomic_load_n(&P.job, SEQ);
-        int python = j != NULL && h < j->active && j->kind == JOB_PYTHON;
-        if (j != NULL && h < j->active && !python)
+        int mine = j != NULL && h < j->active;
+        int python = mine && j->kind == JOB_PYTHON;
+        if (mine && !python)
             claim_parts(j);
+        spin = mine;
         __atomic_sub_fetch(&P.inside, 1, SEQ);
         if (python)
             return 1;
