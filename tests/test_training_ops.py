@@ -84,3 +84,74 @@ def test_compiled_adam_has_the_numpy_kernels_bits(flush, shape):
     for a, b in zip(got, ref):
         assert a.dtype == np.float32
         np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_compiled_adam_group_has_the_bits_of_one_variable_at_a_time(held):
+    """One call for many variables (training.ApplyAdamGroup): all elements cut into equal
+    parts across variables (one part straddles two when held) with each variable's own
+    flush flag, against the NumPy kernel one variable at a time."""
+    from flowgrad.ops import native, parallel
+    if not native.built():
+        pytest.skip("flowgrad/ops/_native.c was not compiled (no C compiler at install)")
+    rng = np.random.default_rng(2)
+    shapes, flush = [(401, 257), (7,), (3, 5), (300, 301)], [False, True, False, True]
+    items = []
+    for shape, f in zip(shapes, flush):
+        g, m, v, var = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+        m.reshape(-1)[:3] = [1e-39, -2e-40, 3e-45]  # flushed only where the flag is set
+        items.append((g, m, np.abs(v), var, f))
+    args = (np.float32(0.1), np.float32(0.001), np.float32(3e-3), np.float32(1e-7))
+    op = training.ApplyAdam.__new__(training.ApplyAdam)
+    op.one_minus_b1, op.one_minus_b2, _, op.epsilon = args
+    if held:
+        parallel.hold_blas()
+    try:
+        got = native.adam_update_group(items, *args)
+    finally:
+        if held:
+            parallel.release_blas()
+    for (g, m, v, var, f), new in zip(items, got):
+        ref = op._numpy(g, np.asarray(args[2]), var, m, v, f)
+        for a, b in zip(new, ref):
+            assert a.shape == b.shape and a.dtype == np.float32
+            np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+
+
+def _adam_program(fuse_updates):
+    """Two variables trained by one TF1 AdamOptimizer and a third by another (another alpha:
+    not grouped with them), 40 steps in a @function; returns the plan's kernels and values."""
+    from flowgrad.graph import executor
+    saved = dict(executor.OPTIONS)
+    executor.OPTIONS["fuse_updates"] = fuse_updates
+    try:
+        rng = np.random.default_rng(3)
+        ws = [tf.Variable(rng.standard_normal(s).astype(np.float32)) for s in [(20, 30), (30,)]]
+        w3 = tf.Variable(rng.standard_normal(4).astype(np.float32))
+        opt, other = tf.compat.v1.train.AdamOptimizer(0.01), tf.compat.v1.train.AdamOptimizer(0.02)
+        x = tf.constant(rng.standard_normal((8, 20)).astype(np.float32))
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_sum(tf.square(tf.matmul(x, ws[0]) + ws[1])) + \
+                    tf.reduce_sum(tf.square(w3))
+            grads = tape.gradient(loss, ws + [w3])
+            opt.apply_gradients(zip(grads[:2], ws))
+            other.apply_gradients([(grads[2], w3)])
+            return loss
+        for _ in range(40):  # past the 32nd step: flushing on the same step either way
+            step()
+        concrete = next(iter(step._concrete.values()))
+        return [s.kernel.name for s in concrete._plan.ir.steps], [w.numpy() for w in ws + [w3]]
+    finally:
+        executor.OPTIONS.update(saved)
+
+
+def test_the_update_fusion_pass_groups_adam_steps_with_the_same_bits():
+    kernels, fused = _adam_program(True)
+    plain_kernels, plain = _adam_program(False)
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+    assert kernels.count("ApplyAdamGroup") == 1 and plain_kernels.count("ApplyAdam") == 3
+    assert kernels.count("ApplyAdam") == 1  # the other optimizer's alpha

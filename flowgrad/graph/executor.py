@@ -5,8 +5,9 @@ Compiling a plan:
    kept in creation order (program order, so stateful ops run in the order written);
 2. optimization passes on a private copy (the user's graph is never changed): static-shape
    simplification, variable-read forwarding, constant folding, common-subexpression
-   elimination, strength reduction (``x ** 2`` -> ``square``), fusion of convolution + bias
-   (+ Relu) into one kernel and dead-code elimination (``flowgrad.graph.passes``);
+   elimination, strength reduction (``x ** 2`` -> ``square``), fusion of convolution or
+   matrix product + bias (+ Relu) into one kernel, of the optimizer's Adam updates of all
+   variables into one kernel, and dead-code elimination (``flowgrad.graph.passes``);
 3. buffer reuse: an elementwise step whose input dies there writes into that input's
    buffer instead of allocating (``passes.plan_inplace``);
 4. code generation: the steps become one Python function with a local variable per value,
@@ -26,8 +27,8 @@ from ..ops import state as _state
 from . import passes as _passes
 
 OPTIONS = {"fold_constants": True, "static_shapes": True, "forward_reads": True, "cse": True,
-           "strength_reduce": True, "fuse": True, "dead_code": True, "inplace": True,
-           "codegen": True}
+           "strength_reduce": True, "fuse": True, "fuse_updates": True, "dead_code": True,
+           "inplace": True, "codegen": True}
 
 
 class TransactionStore:
@@ -59,6 +60,7 @@ class TransactionStore:
 
 _POOL_KERNELS = frozenset(["Conv2D", "FusedConv2D", "Conv2DBackpropInput",
                            "Conv2DBackpropFilter"])
+_GEMM_KERNELS = frozenset(["MatMul", "FusedMatMul"])
 
 
 def prune(graph, fetches, targets=(), feeds=(), keep_stateful=False):
@@ -104,6 +106,8 @@ class Plan:
             _passes.strength_reduce(ir)
         if OPTIONS["fuse"]:
             _passes.fuse_bias_relu(ir)
+        if OPTIONS["fuse_updates"]:
+            _passes.fuse_optimizer_updates(ir)
         if OPTIONS["dead_code"]:
             _passes.eliminate_dead_code(ir)
         if OPTIONS["inplace"] and OPTIONS["codegen"]:
@@ -112,7 +116,11 @@ class Plan:
         self._run = _codegen(ir) if OPTIONS["codegen"] else _interpreter(ir)
         # Convolutions run batch parts on every core; an idle OpenBLAS worker would spin on
         # the core they need, so BLAS stays at one thread for the run (ops/parallel.py).
-        self._hold_blas = any(step.kernel.name in _POOL_KERNELS for step in ir.steps)
+        # Matrix products then run their rows on flowgrad's helpers, in C when compiled;
+        # plans with only products hold BLAS when that compiled path is there.
+        gemm = _parallel.has_compiled_gemm()
+        self._hold_blas = any(step.kernel.name in _POOL_KERNELS or
+                              (gemm and step.kernel.name in _GEMM_KERNELS) for step in ir.steps)
 
     def run(self, feed_values, store):
         """Runs the plan with ``store`` for variables; returns the fetched arrays."""

@@ -335,6 +335,46 @@ def fuse_bias_relu(ir: IR) -> None:
         compute_frees(ir)
 
 
+def fuse_optimizer_updates(ir: IR) -> None:
+    """Consecutive ``ApplyAdam`` steps of distinct variables with one ``alpha`` input and the
+    same hyperparameters become one ``ApplyAdamGroup`` step (the optimizer's update of all
+    variables in one kernel), in the place of the last of them. Nothing runs between them,
+    so no read sees a different order of writes; the bits are those of the separate steps.
+    """
+    from ..ops.training import ApplyAdamGroup
+
+    def key(s):
+        k = s.kernel
+        if k.name != "ApplyAdam" or len(s.outs) != 1:
+            return None
+        return (s.ins[1], k.var.dtype, float(k.one_minus_b1), float(k.one_minus_b2),
+                float(k.epsilon))
+    steps, run = [], []
+
+    def close():
+        if len(run) > 1:
+            group = Step(ApplyAdamGroup([s.kernel for s in run]), [run[0].ins[1]] +
+                         [s.ins[0] for s in run], [s.outs[0] for s in run], run[-1].op)
+            steps.append(group)
+        else:
+            steps.extend(run)
+        run.clear()
+    for s in ir.steps:
+        k = key(s)
+        if run and (k is None or k != key(run[0]) or any(
+                {id(s.kernel.var), id(s.kernel.m), id(s.kernel.v)} &
+                {id(r.kernel.var), id(r.kernel.m), id(r.kernel.v)} for r in run)):
+            close()
+        if k is None:
+            steps.append(s)
+        else:
+            run.append(s)
+    close()
+    if len(steps) != len(ir.steps):
+        ir.steps = steps
+        compute_frees(ir)
+
+
 def _dims(t):
     """Static dims of ``t`` as a list (None entries for unknown ones); None if rank unknown."""
     return t.shape.as_list() if t.shape.rank is not None else None

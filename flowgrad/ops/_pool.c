@@ -32,8 +32,11 @@ int fg_conv2d_backward_input(const float *dy, const float *w, float *dx, int N, 
 void fg_adam_update(const float *g, const float *m, const float *v, const float *var, float *m1,
                     float *v1, float *var1, long n, float omb1, float omb2, float alpha,
                     float eps, int flush);
+void fg_gemm_rows(const float *a, const float *b, float *c, const int *dims, long m0, long m1,
+                  const float *bias, int relu); /* _gemm.c */
 
-enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3, JOB_ADAM = 4 };
+enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3, JOB_ADAM = 4,
+       JOB_GEMM = 5, JOB_ADAM_GROUP = 6 };
 #define SEQ __ATOMIC_SEQ_CST
 
 typedef struct {
@@ -44,9 +47,12 @@ typedef struct {
     float *const *outs; /* filter gradient: one output per part */
     int relu;
     const int *bounds; /* part p: images bounds[p] .. bounds[p+1] */
-    int g[12];         /* H W C KH KW O sh sw pt pl OH OW */
+    int g[12];         /* H W C KH KW O sh sw pt pl OH OW; products: ta tb n k lda ldb ldc */
     const float *const *arrays; /* Adam: g m v var m1 v1 var1, n elements, 4 scalars */
-    long n;
+    long n;                     /* Adam: elements; products: rows */
+    const long *offsets;        /* Adam group: variable i's elements offsets[i]..[i+1] */
+    const int *flags;           /* Adam group: flush per variable */
+    int k;                      /* Adam group: variables */
     const float *scalars;
 } fg_job;
 
@@ -100,6 +106,26 @@ static int run_part(const fg_job *j, int p)
         fg_adam_update(a[0] + lo, a[1] + lo, a[2] + lo, a[3] + lo, (float *)a[4] + lo,
                        (float *)a[5] + lo, (float *)a[6] + lo, hi - lo, s[0], s[1], s[2], s[3],
                        j->relu);
+        return 0;
+    }
+    if (j->kind == JOB_ADAM_GROUP) { /* one range over all variables, cut in equal parts */
+        const long *off = j->offsets;
+        long lo = off[j->k] * p / j->parts, hi = off[j->k] * (p + 1) / j->parts;
+        const float *s = j->scalars;
+        for (int i = 0; i < j->k; i++) {
+            long a = lo > off[i] ? lo : off[i], b = hi < off[i + 1] ? hi : off[i + 1];
+            const float *const *x = j->arrays + 7 * i;
+            long d = a - off[i];
+            if (a < b)
+                fg_adam_update(x[0] + d, x[1] + d, x[2] + d, x[3] + d, (float *)x[4] + d,
+                               (float *)x[5] + d, (float *)x[6] + d, b - a, s[0], s[1], s[2],
+                               s[3], j->flags[i]);
+        }
+        return 0;
+    }
+    if (j->kind == JOB_GEMM) { /* rows as parallel.split cuts them */
+        fg_gemm_rows(j->a, j->b, j->out, g, j->n * p / j->parts, j->n * (p + 1) / j->parts,
+                     j->bias, j->relu);
         return 0;
     }
     int n0 = j->bounds[p], n = j->bounds[p + 1] - n0;
@@ -189,6 +215,28 @@ void fg_parallel_adam(const float *const *arrays, long n, const float *scalars, 
     fg_job j = {.kind = JOB_ADAM, .parts = active + 1, .active = active, .relu = flush,
                 .arrays = arrays, .n = n, .scalars = scalars};
     run_job(&j);
+}
+
+/* Adam's update of k variables (arrays: g m v var m1 v1 var1 of each) as `parts` equal
+ * ranges of all their elements, on the caller and up to `active` helpers. */
+int fg_parallel_adam_group(const float *const *arrays, const long *offsets, const int *flush,
+                           int k, const float *scalars, int parts, int active)
+{
+    fg_job j = {.kind = JOB_ADAM_GROUP, .parts = parts, .active = active, .arrays = arrays,
+                .offsets = offsets, .flags = flush, .k = k, .scalars = scalars};
+    return run_job(&j);
+}
+
+/* out = relu?(op(a) @ op(b) + bias), its m rows in `parts` parts on the caller and up to
+ * `active` helpers (dims: see fg_gemm_rows). */
+int fg_parallel_gemm(const float *a, const float *b, float *c, const int *dims, long m,
+                     const float *bias, int relu, int parts, int active)
+{
+    fg_job j = {.kind = JOB_GEMM, .parts = parts, .active = active, .a = a, .b = b,
+                .out = c, .bias = bias, .relu = relu, .n = m};
+    for (int i = 0; i < 7; i++)
+        j.g[i] = dims[i];
+    return run_job(&j);
 }
 
 /* A Python job: parallel.run's parts, drained by Python code on every thread. Returns 0 if

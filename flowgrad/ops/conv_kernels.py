@@ -240,7 +240,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
     if kh == kw == 1 and pads == ((0, 0), (0, 0)):
         # 1x1 filter: a plain GEMM over (strided) pixels, no im2col at all.
         y = np.matmul(x[:, ::sh, ::sw].reshape(-1, c), w2).reshape(n, oh, ow, o)
-        return _epilogue(y, bias, relu)
+        return parallel.epilogue(y, bias, relu)
     if native.usable(x, w) and (bias is None or np.asarray(bias).dtype == dtype):
         return native.conv2d_forward(x, w, _geometry(x.shape, w.shape, (sh, sw), pads, oh, ow),
                                      bias, relu)
@@ -251,15 +251,7 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, strides: IntPair = (1, 1),
         for sl, col in _im2col_chunks(x[p], pads, kh, kw, sh, sw, oh, ow):
             np.matmul(col, w2, out=yp[sl].reshape(-1, o))
     parallel.run(part, parallel.split(n, 2.0 * y.size * w2.shape[0]))
-    return _epilogue(y, bias, relu)
-
-
-def _epilogue(y: np.ndarray, bias: Optional[np.ndarray], relu: bool) -> np.ndarray:
-    if bias is not None:
-        np.add(y, bias, out=y)
-    if relu:
-        np.maximum(y, 0, out=y)
-    return y
+    return parallel.epilogue(y, bias, relu)
 
 
 def conv2d_backward_filter(x: np.ndarray, dy: np.ndarray, w_shape: Sequence[int],

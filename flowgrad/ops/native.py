@@ -47,9 +47,14 @@ if _lib is not None:
     _lib.fg_helper_serve.restype = _I
     _lib.fg_pool_config.argtypes = [_I, ctypes.c_long]
     _lib.fg_pool_config.restype = None
+    _lib.fg_set_sgemm.argtypes = [_P, _I]
+    _lib.fg_set_sgemm.restype = None
+    _lib.fg_conv_level.argtypes = [_I]
+    _lib.fg_conv_level.restype = _I
 
 _FORWARD, _FILTER, _INPUT = 1, 2, 3  # _pool.c's job kinds
 _ADAM_SPLIT = 65536  # elements from which Adam's update runs on the helpers too
+_sgemm: list = []  # [found] once looked up: NumPy's OpenBLAS cblas_sgemm handed to _gemm.c
 
 
 class _Switch:
@@ -64,6 +69,13 @@ def built() -> bool:
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the compiled kernels are on and all ``arrays`` are float32."""
     return _lib is not None and _Switch.on and all(a.dtype == np.float32 for a in arrays)
+
+
+def conv_level(level: int = -1) -> int:
+    """The compiled convolutions' target: 4 (AVX-512), 3 (AVX2) or 0 (4-wide vectors), the
+    best this CPU has, unless ``level`` (tests) picks a lower one it has; returns the level in
+    force (-1 when nothing was compiled)."""
+    return -1 if _lib is None else _lib.fg_conv_level(level)
 
 
 def library():
@@ -162,3 +174,78 @@ def adam_update(grad: np.ndarray, m: np.ndarray, v: np.ndarray, var: np.ndarray,
     _native.adam_update(asc(grad), asc(m), asc(v), asc(var), m1, v1, var1, one_minus_b1,
                         one_minus_b2, alpha, epsilon, flush, helpers)
     return m1, v1, var1
+
+
+def adam_update_group(items: list, one_minus_b1: float, one_minus_b2: float, alpha: float,
+                      epsilon: float) -> list:
+    """Adam's new ``(m, v, var)`` for each ``(grad, m, v, var, flush)`` of ``items`` (float32,
+    each grad of its variable's shape) in one compiled call, with the NumPy kernel's bits;
+    the inputs are left unchanged. While BLAS is held, all the variables' elements are cut
+    into one part per core (see ``adam_update`` for why only then)."""
+    asc = np.ascontiguousarray
+    arrays, flush, results = [], [], []
+    total = 0
+    for grad, m, v, var, f in items:
+        new = (np.empty(var.shape, np.float32), np.empty(var.shape, np.float32),
+               np.empty(var.shape, np.float32))
+        arrays += [asc(grad), asc(m), asc(v), asc(var)]
+        arrays += new
+        flush.append(f)
+        results.append(new)
+        total += var.size
+    helpers = parallel.helpers_for(2) if total >= _ADAM_SPLIT and parallel.blas_held() else 0
+    _native.adam_update_group(arrays, flush, one_minus_b1, one_minus_b2, alpha, epsilon,
+                              helpers + 1, helpers)
+    return results
+
+
+def gemm(a: np.ndarray, b: np.ndarray, parts: int, bias: Optional[np.ndarray] = None,
+         relu: bool = False) -> Optional[np.ndarray]:
+    """``relu?(a @ b + bias)`` for 2-D float32 operands, its rows in ``parts`` parts on the
+    caller and the helper threads, each through BLAS's one-thread sgemm (``_gemm.c``); None
+    when that path cannot take it (no compiled kernels, not NumPy's pthreads OpenBLAS, a
+    layout other than contiguous or transposed-contiguous): the caller then uses NumPy.
+
+    Only while BLAS is held at one thread (``parallel.hold_blas``): BLAS's own threads
+    would otherwise run inside every part.
+    """
+    if not usable(a, b) or not (_sgemm or _find_sgemm()) or \
+            (bias is not None and (bias.dtype != np.float32 or bias.ndim != 1)):
+        return None
+    out = buffers.empty((a.shape[0], b.shape[1]), np.float32)
+    if not _native.gemm(a, b, out, bias, relu, parts, parallel.helpers_for(parts)):
+        return None
+    return out
+
+
+def _find_sgemm() -> bool:
+    """Registers cblas_sgemm of NumPy's OpenBLAS with _gemm.c, once; whether it is there.
+
+    Only OpenBLAS's pthreads build: its thread count (held at 1) is process-wide, so the
+    helpers' calls run on their own thread; with the OpenMP layer each thread would start a
+    team of its own.
+    """
+    if not _sgemm:
+        fn, ilp64 = None, 0
+        for c in parallel._blas_controllers():
+            if getattr(c, "internal_api", "") != "openblas" or \
+                    getattr(c, "threading_layer", "") != "pthreads":
+                continue
+            prefix, suffix = getattr(c, "_symbol_prefix", ""), getattr(c, "_symbol_suffix", "")
+            try:
+                sym = getattr(c.dynlib, prefix + "cblas_sgemm" + suffix)
+                config = getattr(c.dynlib, prefix + "openblas_get_config" + suffix)
+            except AttributeError:
+                continue
+            config.restype = ctypes.c_char_p
+            ilp64 = int(b"USE64BITINT" in (config() or b""))
+            fn = ctypes.cast(sym, ctypes.c_void_p).value
+            break
+        if _lib is not None:
+            _lib.fg_set_sgemm(fn, ilp64)
+        _sgemm.append(fn is not None)
+    return _sgemm[0]
+
+
+if _lib is not None:
+    parallel.register_gemm(gemm)

@@ -51,6 +51,10 @@ T = TypeVar("T")
 # Work per part below which one thread is faster than two (measured on the talk's CNN
 # layers: a 4x4x12->24 conv on 100 images, ~45 MFLOP, still gains ~1.3x from two parts).
 _MIN_PART_FLOPS = 8e6
+# Compiled product parts start in C on spinning helpers: a 100x100x200 product (4 MFLOP)
+# already gains ~1.3x from two parts (docs/benchmarks.md).
+_MIN_GEMM_PART_FLOPS = 1e6
+_gemm: Optional[Callable] = None  # native.gemm, registered when compiled
 
 
 def _cores() -> int:
@@ -237,24 +241,55 @@ def blas_held() -> bool:
     return _Workers.depth > 0
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)``. While BLAS is held at one thread, a big float product of two
-    matrices runs its rows in parts on every core instead (same bits for any worker count).
+def matmul(a: np.ndarray, b: np.ndarray, bias: Optional[np.ndarray] = None,
+           relu: bool = False) -> np.ndarray:
+    """``relu?(np.matmul(a, b) + bias)`` (``bias``, ``relu``: FusedMatMul's epilogue). While
+    BLAS is held at one thread, a big float product of two matrices runs its rows in parts
+    on every core instead: float32 through the compiled row parts (``native.gemm``), which
+    never enter Python; otherwise as NumPy parts. Same bits for any worker count.
     """
     if _Workers.depth == 0 or a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype \
             or a.dtype.char not in "fd":
-        return np.matmul(a, b)
+        return epilogue(np.matmul(a, b), bias, relu)
     m, k = a.shape
     n = b.shape[1]
-    parts = split(m, 2.0 * m * k * n)
+    flops = 2.0 * m * k * n
+    if _gemm is not None and a.dtype.char == "f":
+        out = _gemm(a, b, int(max(1, min(_Workers.cores, m, flops // _MIN_GEMM_PART_FLOPS))),
+                    bias, relu)
+        if out is not None:
+            return out
+    parts = split(m, flops)
     if len(parts) == 1:
-        return np.matmul(a, b)
+        return epilogue(np.matmul(a, b), bias, relu)
     out = np.empty((m, n), a.dtype)
 
     def part(p: slice) -> None:
         np.matmul(a[p], b, out=out[p])
     run(part, parts)
-    return out
+    return epilogue(out, bias, relu)
+
+
+def epilogue(y: np.ndarray, bias: Optional[np.ndarray], relu: bool) -> np.ndarray:
+    """A fused kernel's epilogue, in place on its fresh result: ``+ bias``, then
+    ``max(., 0)`` (the bits of the separate AddV2 and Relu)."""
+    if bias is not None:
+        np.add(y, bias, out=y)
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
+
+
+def has_compiled_gemm() -> bool:
+    """Whether float32 products can run as compiled row parts (``native.gemm``)."""
+    return _gemm is not None
+
+
+def register_gemm(fn: Callable) -> None:
+    """native.py's compiled row-part product: ``fn(a, b, parts, bias, relu)`` -> the
+    result, or None when it cannot take these operands."""
+    global _gemm
+    _gemm = fn
 
 
 def _after_fork_in_child() -> None:

@@ -27,7 +27,7 @@ class MatMul(Op):
         self.transpose_a = transpose_a
         self.transpose_b = transpose_b
 
-    def forward(self, a, b):
+    def forward(self, a, b, bias=None, relu=False):
         if self.transpose_a:
             a = np.swapaxes(a, -1, -2)
         if self.transpose_b:
@@ -35,7 +35,7 @@ class MatMul(Op):
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise InvalidArgumentError(None, self.name, "matmul: inner dimensions differ: %s @ %s"
                                        % (list(a.shape), list(b.shape)))
-        return parallel.matmul(a, b)
+        return parallel.matmul(a, b, bias, relu)
 
     def infer(self, a, b):
         sa, sb = a.shape, b.shape
@@ -83,11 +83,11 @@ class FusedMatMul(MatMul):
         self.relu = relu
 
     def forward(self, a, b, bias):
-        y = MatMul.forward(self, a, b)
-        np.add(y, bias, out=y)
-        if self.relu:
-            np.maximum(y, 0, out=y)
-        return y
+        if bias.ndim != 1 or bias.dtype != a.dtype:  # the compiled epilogue adds a row
+            y = MatMul.forward(self, a, b)
+            np.add(y, bias, out=y)
+            return np.maximum(y, 0, out=y) if self.relu else y
+        return MatMul.forward(self, a, b, bias, self.relu)
 
 
 # -- reductions -------------------------------------------------------------------------------

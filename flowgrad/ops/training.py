@@ -83,3 +83,48 @@ class ApplyAdam(Op):
 
     def attrs(self):
         return {"var": self.var.name}
+
+
+class ApplyAdamGroup(Op):
+    """Several ``ApplyAdam`` steps with one ``alpha`` and the same hyperparameters as one
+    kernel: inputs ``alpha, grad_1, ..., grad_k``, outputs the k new variable values.
+
+    Made only by the executor (``passes.fuse_optimizer_updates``): one compiled call
+    updates every variable (``native.adam_update_group``), splitting all their elements
+    over the cores together, with the bits of the separate steps. Each member keeps its own
+    step count, so denormal flushing happens on the same steps as without the group.
+    """
+
+    name = "ApplyAdamGroup"
+    stateful = True
+    differentiable = False
+
+    def __init__(self, kernels):
+        self.kernels = list(kernels)
+        self.num_outputs = len(self.kernels)
+
+    def forward(self, alpha, *grads):
+        first = self.kernels[0]
+        store = _stores[-1]
+        states = [(k, store.read(k.var), store.read(k.m), store.read(k.v))
+                  for k in self.kernels]
+        if not all(native.usable(g, m, v, var) and g.shape == var.shape
+                   for g, (_, var, m, v) in zip(grads, states)):
+            return tuple(k.forward(g, alpha) for k, g in zip(self.kernels, grads))
+        items = []
+        for g, (k, var, m, v) in zip(grads, states):
+            k._calls += 1
+            items.append((g, m, v, var, k._calls % _FLUSH_EVERY == 0))
+        new = native.adam_update_group(items, first.one_minus_b1, first.one_minus_b2,
+                                       alpha.astype(np.float32, copy=False), first.epsilon)
+        for k, (new_m, new_v, new_var) in zip(self.kernels, new):
+            store.write(k.m, new_m)
+            store.write(k.v, new_v)
+            store.write(k.var, new_var)
+        return tuple(r[2] for r in new)
+
+    def infer(self, alpha, *grads):
+        return [(TensorShape(k.var.shape), k.var.dtype) for k in self.kernels]
+
+    def attrs(self):
+        return {"vars": [k.var.name for k in self.kernels]}

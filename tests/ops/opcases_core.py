@@ -32,4 +32,7 @@ EXEMPT = {
     "ApplyAdam": "stateful fused optimizer update: golden Adam steps (Keras and TF1, worked "
                  "by hand) in tests/test_optimizers.py and the fused-vs-unfused check in "
                  "tests/test_training_ops.py",
+    "ApplyAdamGroup": "made only by the executor's update-fusion pass: bit-for-bit against "
+                      "separate ApplyAdam steps in tests/test_training_ops.py and trained "
+                      "networks with the pass on and off in tests/test_executor_passes.py",
 }

@@ -58,9 +58,23 @@ def _all(x, w, r, strides, padding):
             ck.conv2d_backward_filter(x, r, w.shape, strides, padding))
 
 
+@pytest.fixture(params=[4, 3, 0], ids=["avx512", "avx2", "4-wide"])
+def level(request):
+    """Each vector width the kernels were compiled for that this CPU can run."""
+    best = native.conv_level()
+    if request.param > best:
+        pytest.skip("this CPU lacks the target of level %d (it runs level %d)"
+                    % (request.param, best))
+    native.conv_level(request.param)
+    yield request.param
+    native.conv_level(best)
+
+
 @needs_native
 @pytest.mark.parametrize("x_shape,w_shape,strides,padding", NATIVE_CASES)
-def test_native_matches_float64_oracle_and_numpy_kernels(x_shape, w_shape, strides, padding):
+def test_native_matches_float64_oracle_and_numpy_kernels(x_shape, w_shape, strides, padding,
+                                                         level):
+    assert native.conv_level() == level
     x, w, r = _case(x_shape, w_shape, strides, padding)
     y, dx, dw = _all(x, w, r, strides, padding)
     for a in (y, dx, dw):
@@ -174,6 +188,13 @@ def test_native_kernels_stay_in_bounds_under_valgrind(tmp_path):
         "y = ck.conv2d_forward(x, w, 2, 'SAME')\n"
         "ck.conv2d_backward_input(y, w, x.shape, 2, 'SAME')\n"
         "ck.conv2d_backward_filter(x, y, w.shape, 2, 'SAME')\n"
+        "from flowgrad.ops import parallel\n"  # compiled products: both layouts, epilogue
+        "a = rng.standard_normal((60, 70)).astype(np.float32)\n"
+        "b = rng.standard_normal((50, 60)).astype(np.float32)\n"
+        "parallel.hold_blas()\n"
+        "native.gemm(a.T, b.T, 3, np.ones(50, np.float32), True)\n"
+        "native.gemm(a, a.T, 2)\n"
+        "parallel.release_blas()\n"
         "print('ran')\n" % (NATIVE_CASES,))
     out = subprocess.run([valgrind, "--tool=memcheck", sys.executable, str(script)],
                          capture_output=True, text=True, timeout=600,

@@ -27,7 +27,10 @@ def _rand(*shape, seed=0):
 @pytest.mark.parametrize("transpose_a", [False, True])
 def test_a_held_product_runs_in_row_parts_with_the_same_bits_for_any_worker_count(
         monkeypatch, transpose_a):
+    """NumPy parts (the path of float64, or without the compiled products: tests/ops/
+    test_gemm.py covers those)."""
     _controllers()
+    monkeypatch.setattr(parallel, "_gemm", None)
     monkeypatch.setattr(parallel._Workers, "cores", 3)
     a = _rand(400, 301) if transpose_a else _rand(301, 400)
     a = a.T if transpose_a else a  # a transposed view, as MatMul's gradients pass it
@@ -73,9 +76,9 @@ def _record_blas_threads(monkeypatch):
     seen = []
     real = parallel.matmul
 
-    def recording(a, b):
+    def recording(*args):
         seen.append(_threads())
-        return real(a, b)
+        return real(*args)
     monkeypatch.setattr(parallel, "matmul", recording)
     return seen
 
@@ -100,7 +103,10 @@ def test_a_plan_with_convolutions_holds_blas_at_one_thread_and_restores_it(monke
     assert seen == [[1] * len(before)] and _threads() == before
     seen.clear()
     mlp(tf.constant(_rand(2, 64, seed=4)))
-    assert seen == [before]  # no convolution: BLAS keeps its own threads
+    if parallel.has_compiled_gemm():  # its products run as compiled row parts
+        assert seen == [[1] * len(before)] and _threads() == before
+    else:  # no convolution: BLAS keeps its own threads
+        assert seen == [before]
     # and the held product is the same product (float64 reference)
     h = np.maximum(_conv_ref(x, w.numpy()), 0).reshape(2, -1)
     np.testing.assert_allclose(out, h @ dense.numpy().astype(np.float64), rtol=1e-4, atol=1e-4)
@@ -220,14 +226,15 @@ def test_two_threads_mixing_compiled_and_python_jobs_get_exact_results():
     x, w, dy = _rand(32, 28, 28, 6), _rand(5, 5, 6, 12, seed=1), _rand(32, 14, 14, 12, seed=2)
     a, b = _rand(300, 400, seed=3), _rand(400, 150, seed=4)
 
-    def products():
+    def products(dtype):  # float32: compiled row parts; float64: NumPy parts (a Python job)
         parallel.hold_blas()
         try:
-            return parallel.matmul(a, b)
+            return parallel.matmul(a.astype(dtype), b.astype(dtype))
         finally:
             parallel.release_blas()
     jobs = [lambda: ck.conv2d_forward(x, w, 2, "SAME"),
-            lambda: ck.conv2d_backward_filter(x, dy, w.shape, 2, "SAME"), products]
+            lambda: ck.conv2d_backward_filter(x, dy, w.shape, 2, "SAME"),
+            lambda: products(np.float32), lambda: products(np.float64)]
     want = [job().copy() for job in jobs]
     bad = []
 
