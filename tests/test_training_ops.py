@@ -100,7 +100,7 @@ def test_compiled_adam_group_has_the_bits_of_one_variable_at_a_time(held):
     for shape, f in zip(shapes, flush):
         g, m, v, var = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
         m.reshape(-1)[:3] = [1e-39, -2e-40, 3e-45]  # flushed only where the flag is set
-        items.append((g, m, np.abs(v), var, f))
+        items.append((g, m, np.abs(v), var, f, None))
     args = (np.float32(0.1), np.float32(0.001), np.float32(3e-3), np.float32(1e-7))
     op = training.ApplyAdam.__new__(training.ApplyAdam)
     op.one_minus_b1, op.one_minus_b2, _, op.epsilon = args
@@ -111,7 +111,7 @@ def test_compiled_adam_group_has_the_bits_of_one_variable_at_a_time(held):
     finally:
         if held:
             parallel.release_blas()
-    for (g, m, v, var, f), new in zip(items, got):
+    for (g, m, v, var, f, _), new in zip(items, got):
         ref = op._numpy(g, np.asarray(args[2]), var, m, v, f)
         for a, b in zip(new, ref):
             assert a.shape == b.shape and a.dtype == np.float32
@@ -126,10 +126,11 @@ def _adam_program(fuse_updates):
     executor.OPTIONS["fuse_updates"] = fuse_updates
     try:
         rng = np.random.default_rng(3)
-        ws = [tf.Variable(rng.standard_normal(s).astype(np.float32)) for s in [(20, 30), (30,)]]
+        # 70x60: big enough that the group writes into the arrays of replaced values
+        ws = [tf.Variable(rng.standard_normal(s).astype(np.float32)) for s in [(70, 60), (60,)]]
         w3 = tf.Variable(rng.standard_normal(4).astype(np.float32))
         opt, other = tf.compat.v1.train.AdamOptimizer(0.01), tf.compat.v1.train.AdamOptimizer(0.02)
-        x = tf.constant(rng.standard_normal((8, 20)).astype(np.float32))
+        x = tf.constant(rng.standard_normal((8, 70)).astype(np.float32))
 
         @tf.function
         def step():
@@ -140,8 +141,14 @@ def _adam_program(fuse_updates):
             opt.apply_gradients(zip(grads[:2], ws))
             other.apply_gradients([(grads[2], w3)])
             return loss
-        for _ in range(40):  # past the 32nd step: flushing on the same step either way
+        held, seen = [], []
+        for i in range(40):  # past the 32nd step: flushing on the same step either way
             step()
+            if i % 10 == 0:  # a value the user keeps must never be written again
+                held.append(ws[0].read_value())  # holds the stored array itself
+                seen.append(held[-1].numpy().copy())
+        for a, b in zip(held, seen):
+            np.testing.assert_array_equal(a.numpy(), b)
         concrete = next(iter(step._concrete.values()))
         return [s.kernel.name for s in concrete._plan.ir.steps], [w.numpy() for w in ws + [w3]]
     finally:

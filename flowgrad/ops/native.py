@@ -178,16 +178,18 @@ def adam_update(grad: np.ndarray, m: np.ndarray, v: np.ndarray, var: np.ndarray,
 
 def adam_update_group(items: list, one_minus_b1: float, one_minus_b2: float, alpha: float,
                       epsilon: float) -> list:
-    """Adam's new ``(m, v, var)`` for each ``(grad, m, v, var, flush)`` of ``items`` (float32,
-    each grad of its variable's shape) in one compiled call, with the NumPy kernel's bits;
-    the inputs are left unchanged. While BLAS is held, all the variables' elements are cut
-    into one part per core (see ``adam_update`` for why only then)."""
+    """Adam's new ``(m, v, var)`` for each ``(grad, m, v, var, flush, out)`` of ``items``
+    (float32, each grad of its variable's shape) in one compiled call, with the NumPy
+    kernel's bits; the inputs are left unchanged. ``out``: None, or three C-contiguous
+    float32 arrays of the variable's shape, nobody else's, to write the results into. While
+    BLAS is held, all the variables' elements are cut into one part per core (see
+    ``adam_update`` for why only then)."""
     asc = np.ascontiguousarray
     arrays, flush, results = [], [], []
     total = 0
-    for grad, m, v, var, f in items:
+    for grad, m, v, var, f, out in items:
         new = (np.empty(var.shape, np.float32), np.empty(var.shape, np.float32),
-               np.empty(var.shape, np.float32))
+               np.empty(var.shape, np.float32)) if out is None else out
         arrays += [asc(grad), asc(m), asc(v), asc(var)]
         arrays += new
         flush.append(f)
