@@ -54,6 +54,7 @@ if _lib is not None:
 
 _FORWARD, _FILTER, _INPUT = 1, 2, 3  # _pool.c's job kinds
 _ADAM_SPLIT = 65536  # elements from which Adam's update runs on the helpers too
+_POOL_ELEMENTS = buffers.MIN_BYTES // 4  # float32 results from this size come from the pool
 _sgemm: list = []  # [found] once looked up: NumPy's OpenBLAS cblas_sgemm handed to _gemm.c
 
 
@@ -66,9 +67,17 @@ def built() -> bool:
     return _lib is not None
 
 
+_F32 = np.dtype(np.float32)
+
+
 def usable(*arrays: np.ndarray) -> bool:
     """Whether the compiled kernels are on and all ``arrays`` are float32."""
-    return _lib is not None and _Switch.on and all(a.dtype == np.float32 for a in arrays)
+    if _lib is None or not _Switch.on:
+        return False
+    for a in arrays:  # a loop, not all(...): called for every kernel of a training step
+        if a.dtype != _F32:
+            return False
+    return True
 
 
 def conv_level(level: int = -1) -> int:
@@ -211,10 +220,11 @@ def gemm(a: np.ndarray, b: np.ndarray, parts: int, bias: Optional[np.ndarray] = 
     Only while BLAS is held at one thread (``parallel.hold_blas``): BLAS's own threads
     would otherwise run inside every part.
     """
-    if not usable(a, b) or not (_sgemm or _find_sgemm()) or \
-            (bias is not None and (bias.dtype != np.float32 or bias.ndim != 1)):
+    if not (_Switch.on and a.dtype == _F32 and b.dtype == _F32 and (_sgemm or _find_sgemm())
+            and _sgemm[0]) or (bias is not None and (bias.dtype != _F32 or bias.ndim != 1)):
         return None
-    out = buffers.empty((a.shape[0], b.shape[1]), np.float32)
+    m, n = a.shape[0], b.shape[1]
+    out = np.empty((m, n), _F32) if m * n < _POOL_ELEMENTS else buffers.empty((m, n), _F32)
     if not _native.gemm(a, b, out, bias, relu, parts, parallel.helpers_for(parts)):
         return None
     return out

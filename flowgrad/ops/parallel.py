@@ -125,8 +125,10 @@ def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list
 
 def helpers_for(parts: int) -> int:
     """How many helper threads may take some of ``parts`` (starting them on first use)."""
+    if parts < 2:
+        return 0
     workers = min(parts, _Workers.limit or _Workers.cores)
-    helpers = _helpers() if workers > 1 else None
+    helpers = (_Workers.helpers or _helpers()) if workers > 1 else None
     return 0 if helpers is None else min(workers - 1, helpers.n)
 
 

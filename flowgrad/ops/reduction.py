@@ -28,10 +28,10 @@ class MatMul(Op):
         self.transpose_b = transpose_b
 
     def forward(self, a, b, bias=None, relu=False):
-        if self.transpose_a:
-            a = np.swapaxes(a, -1, -2)
+        if self.transpose_a:  # .T of a matrix: an attribute, not np.swapaxes' three calls
+            a = a.T if a.ndim == 2 else np.swapaxes(a, -1, -2)
         if self.transpose_b:
-            b = np.swapaxes(b, -1, -2)
+            b = b.T if b.ndim == 2 else np.swapaxes(b, -1, -2)
         if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
             raise InvalidArgumentError(None, self.name, "matmul: inner dimensions differ: %s @ %s"
                                        % (list(a.shape), list(b.shape)))
