@@ -257,7 +257,7 @@ void fg_python_job_end(void) { retire(); }
 /* Helper h's life: waits for jobs (spinning spin_usec, then sleeping), runs compiled jobs
  * here, and returns 1 to its Python loop for a Python job. `seen`: the last ticket seen.
  * A helper that had no place in the last job (h >= active: small jobs on a many-core
- * machine) goes back to sleep without spinning. */
+ * machine) goes back to sleep without spinning; one that found the job gone spins on. */
 int fg_helper_serve(int h, long long *seen)
 {
     int spin = 1;
@@ -284,7 +284,10 @@ int fg_helper_serve(int h, long long *seen)
         int python = mine && j->kind == JOB_PYTHON;
         if (mine && !python)
             claim_parts(j);
-        spin = mine;
+        /* A job already retired (its caller ran every part before this helper looked) means
+         * jobs come fast: keep spinning. Sleeping here made the helper miss every small job
+         * after the first (each wake-up ~50 us, longer than such a job). */
+        spin = j == NULL || mine;
         __atomic_sub_fetch(&P.inside, 1, SEQ);
         if (python)
             return 1;
