@@ -123,6 +123,8 @@ def _adam_program(fuse_updates):
     not grouped with them), 40 steps in a @function; returns the plan's kernels and values."""
     from flowgrad.graph import executor
     saved = dict(executor.OPTIONS)
+    # the default pipeline (CSE gives the variables one alpha), even under --flowgrad-passes-off
+    executor.OPTIONS.update({name: True for name in executor.OPTIONS})
     executor.OPTIONS["fuse_updates"] = fuse_updates
     try:
         rng = np.random.default_rng(3)

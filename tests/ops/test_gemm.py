@@ -14,6 +14,12 @@ def _rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
+@pytest.fixture(autouse=True)
+def _native_on(monkeypatch):
+    """These tests are about the compiled products, also under --flowgrad-native-off."""
+    monkeypatch.setattr(native._Switch, "on", True)
+
+
 @pytest.fixture
 def held():
     if not parallel.has_compiled_gemm() or not native._find_sgemm():
