@@ -170,8 +170,8 @@ CLONES void fg_adam_update(const float *g, const float *m, const float *v, const
 }
 #pragma GCC pop_options
 
-void fg_parallel_adam(const float *const *arrays, long n, const float *scalars, int flush,
-                      int active); /* _pool.c */
+int fg_parallel_adam_group(const float *const *arrays, const long *offsets, const int *flush,
+                           int k, const float *scalars, int parts, int active); /* _pool.c */ /* _pool.c */
 
 /* adam_update(g, m, v, var, m1, v1, var1, omb1, omb2, alpha, eps, flush[, helpers]): the
  * same update called straight from Python, with up to `helpers` helper threads taking
@@ -218,7 +218,8 @@ static PyObject *py_adam_update(PyObject *self, PyObject *const *args, Py_ssize_
             float scalars[4] = {(float)s[0], (float)s[1], (float)s[2], (float)s[3]};
             for (int i = 0; i < 7; i++)
                 arrays[i] = b[i].buf;
-            fg_parallel_adam(arrays, n, scalars, flush, helpers);
+            long offsets[2] = {0, n};
+            fg_parallel_adam_group(arrays, offsets, &flush, 1, scalars, helpers + 1, helpers);
         } else {
             fg_adam_update(b[0].buf, b[1].buf, b[2].buf, b[3].buf, b[4].buf, b[5].buf,
                            b[6].buf, n, (float)s[0], (float)s[1], (float)s[2], (float)s[3],

@@ -35,8 +35,8 @@ void fg_adam_update(const float *g, const float *m, const float *v, const float 
 void fg_gemm_rows(const float *a, const float *b, float *c, const int *dims, long m0, long m1,
                   const float *bias, int relu); /* _gemm.c */
 
-enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3, JOB_ADAM = 4,
-       JOB_GEMM = 5, JOB_ADAM_GROUP = 6 };
+enum { JOB_PYTHON = 0, JOB_FORWARD = 1, JOB_FILTER = 2, JOB_INPUT = 3, JOB_GEMM = 4,
+       JOB_ADAM_GROUP = 5 };
 #define SEQ __ATOMIC_SEQ_CST
 
 typedef struct {
@@ -48,11 +48,11 @@ typedef struct {
     int relu;
     const int *bounds; /* part p: images bounds[p] .. bounds[p+1] */
     int g[12];         /* H W C KH KW O sh sw pt pl OH OW; products: ta tb n k lda ldb ldc */
-    const float *const *arrays; /* Adam: g m v var m1 v1 var1, n elements, 4 scalars */
-    long n;                     /* Adam: elements; products: rows */
-    const long *offsets;        /* Adam group: variable i's elements offsets[i]..[i+1] */
-    const int *flags;           /* Adam group: flush per variable */
-    int k;                      /* Adam group: variables */
+    const float *const *arrays; /* Adam: g m v var m1 v1 var1 per variable, 4 scalars */
+    long n;                     /* products: rows */
+    const long *offsets;        /* Adam: variable i's elements offsets[i]..[i+1] */
+    const int *flags;           /* Adam: flush per variable */
+    int k;                      /* Adam: variables */
     const float *scalars;
 } fg_job;
 
@@ -99,15 +99,6 @@ long long fg_spin_until(const long long *counters, int n, long long target, long
 static int run_part(const fg_job *j, int p)
 {
     const int *g = j->g;
-    if (j->kind == JOB_ADAM) { /* elementwise: any cut gives the same bits */
-        long lo = j->n * p / j->parts, hi = j->n * (p + 1) / j->parts;
-        const float *const *a = j->arrays;
-        const float *s = j->scalars;
-        fg_adam_update(a[0] + lo, a[1] + lo, a[2] + lo, a[3] + lo, (float *)a[4] + lo,
-                       (float *)a[5] + lo, (float *)a[6] + lo, hi - lo, s[0], s[1], s[2], s[3],
-                       j->relu);
-        return 0;
-    }
     if (j->kind == JOB_ADAM_GROUP) { /* one range over all variables, cut in equal parts */
         const long *off = j->offsets;
         long lo = off[j->k] * p / j->parts, hi = off[j->k] * (p + 1) / j->parts;
@@ -205,16 +196,6 @@ int fg_parallel_conv(int kind, const float *a, const float *b, float *out, float
     for (int i = 0; i < 12; i++)
         j.g[i] = g[i];
     return run_job(&j);
-}
-
-/* Adam's update of one variable (arrays: g m v var m1 v1 var1; scalars: omb1 omb2 alpha
- * eps) in active + 1 element ranges on the caller and the helpers. */
-void fg_parallel_adam(const float *const *arrays, long n, const float *scalars, int flush,
-                      int active)
-{
-    fg_job j = {.kind = JOB_ADAM, .parts = active + 1, .active = active, .relu = flush,
-                .arrays = arrays, .n = n, .scalars = scalars};
-    run_job(&j);
 }
 
 /* Adam's update of k variables (arrays: g m v var m1 v1 var1 of each) as `parts` equal

@@ -220,8 +220,9 @@ def gemm(a: np.ndarray, b: np.ndarray, parts: int, bias: Optional[np.ndarray] = 
     Only while BLAS is held at one thread (``parallel.hold_blas``): BLAS's own threads
     would otherwise run inside every part.
     """
-    if not (_Switch.on and a.dtype == _F32 and b.dtype == _F32 and (_sgemm or _find_sgemm())
-            and _sgemm[0]) or (bias is not None and (bias.dtype != _F32 or bias.ndim != 1)):
+    if not (_Switch.on and a.dtype == _F32 and b.dtype == _F32 and
+            (_sgemm[0] if _sgemm else _find_sgemm())) or \
+            (bias is not None and (bias.dtype != _F32 or bias.ndim != 1)):
         return None
     m, n = a.shape[0], b.shape[1]
     out = np.empty((m, n), _F32) if m * n < _POOL_ELEMENTS else buffers.empty((m, n), _F32)

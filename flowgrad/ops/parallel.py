@@ -89,11 +89,15 @@ def split(n: int, flops: float, blas: bool = True) -> list[slice]:
     any number of workers. ``blas``: the parts call BLAS (then splitting needs threadpoolctl
     to hold BLAS at one thread).
     """
-    k = int(max(1, min(_Workers.cores, n, flops // _MIN_PART_FLOPS)))
+    k = _part_count(n, flops, _MIN_PART_FLOPS)
     if k > 1 and blas and not _blas_controllers():
         k = 1
     bounds = [n * i // k for i in range(k + 1)]
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _part_count(n: int, flops: float, min_part_flops: float) -> int:
+    return int(max(1, min(_Workers.cores, n, flops // min_part_flops)))
 
 
 def run(fn: Callable[[slice], T], parts: list[slice], blas: bool = True) -> list[T]:
@@ -257,8 +261,7 @@ def matmul(a: np.ndarray, b: np.ndarray, bias: Optional[np.ndarray] = None,
     n = b.shape[1]
     flops = 2.0 * m * k * n
     if _gemm is not None and a.dtype.char == "f":
-        out = _gemm(a, b, int(max(1, min(_Workers.cores, m, flops // _MIN_GEMM_PART_FLOPS))),
-                    bias, relu)
+        out = _gemm(a, b, _part_count(m, flops, _MIN_GEMM_PART_FLOPS), bias, relu)
         if out is not None:
             return out
     parts = split(m, flops)

@@ -83,10 +83,6 @@ class FusedMatMul(MatMul):
         self.relu = relu
 
     def forward(self, a, b, bias):
-        if bias.ndim != 1 or bias.dtype != a.dtype:  # the compiled epilogue adds a row
-            y = MatMul.forward(self, a, b)
-            np.add(y, bias, out=y)
-            return np.maximum(y, 0, out=y) if self.relu else y
         return MatMul.forward(self, a, b, bias, self.relu)
 
 
